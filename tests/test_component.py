@@ -1,0 +1,128 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import spacy
+
+from tests.conftest import labels_of
+from tests.cue_examples import CUE_EXAMPLES
+
+
+def test_every_default_family_has_an_example(nlp):
+    assert set(CUE_EXAMPLES) == set(nlp.get_pipe("kmlang_cues").families)
+
+
+@pytest.mark.parametrize("family", sorted(CUE_EXAMPLES))
+def test_family_matches_and_near_misses_do_not(nlp, family):
+    positive, negatives = CUE_EXAMPLES[family]
+    assert family in [label for label, _ in labels_of(nlp(positive))], positive
+    for neg in negatives:
+        assert family not in [label for label, _ in labels_of(nlp(neg))], neg
+
+
+def test_negated_knowing_is_not_a_knowing_claim(nlp):
+    for text in ["I don't know.", "I do not know", "I dont know", "I really don't know", "I don’t know"]:
+        doc = nlp(text)
+        assert doc._.kml_cue_counts["i_know"] == 0, text
+        assert doc._.kml_cue_counts["not_knowing"] >= 1 or "really" in text, text
+
+
+def test_lunch_has_no_knowledge_cue(nlp):
+    counts = nlp("I went to lunch")._.kml_cue_counts
+    assert counts["first_person_singular"] == 1
+    assert sum(counts.values()) == 1
+
+
+def test_quoted_lines_are_not_counted(nlp):
+    doc = nlp("> we all know this is how it works\nI went to lunch.")
+    counts = doc._.kml_cue_counts
+    assert counts["first_person_plural"] == 0
+    assert counts["we_know"] == 0
+    assert counts["first_person_singular"] == 1
+    assert doc._.kml_n_tokens == 5  # quoted tokens are not the author's
+
+
+def test_counts_rates_and_spans(nlp):
+    doc = nlp("We know. We know.")
+    assert doc._.kml_cue_counts["we_know"] == 2
+    assert doc._.kml_cue_rates["we_know"] == pytest.approx(100 * 2 / 6)
+    assert all(isinstance(s, spacy.tokens.Span) for s in doc.spans["kml_cues"])
+
+
+def test_lets_counts_once(nlp):
+    assert nlp("Let's go")._.kml_cue_counts["first_person_plural"] == 1
+
+
+def test_custom_lexicon_via_initialize():
+    nlp = spacy.blank("en")
+    cues = nlp.add_pipe("kmlang_cues")
+    cues.initialize(lexicon={"families": {"brew": {"phrases": ["hop schedule"]}}})
+    assert cues.families == ("brew",)
+    assert nlp("Share your hop schedule")._.kml_cue_counts == {"brew": 1}
+
+
+def test_bad_lexicon_is_a_clear_error():
+    from kmlang import LexiconError
+
+    nlp = spacy.blank("en")
+    cues = nlp.add_pipe("kmlang_cues")
+    with pytest.raises(LexiconError, match="neither"):
+        cues.initialize(lexicon={"families": {"x": {}}})
+    with pytest.raises(LexiconError, match="@nolist"):
+        cues.initialize(lexicon={"families": {"x": {"patterns": [[{"LOWER": {"IN": "@nolist"}}]]}}})
+
+
+def test_to_disk_from_disk_round_trip(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("kmlang_cues").initialize(lexicon={"families": {"brew": {"phrases": ["hop schedule"]}}})
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    assert loaded.get_pipe("kmlang_cues").families == ("brew",)
+    assert loaded("my hop schedule")._.kml_cue_counts == {"brew": 1}
+
+
+def test_bytes_round_trip():
+    nlp = spacy.blank("en")
+    c = nlp.add_pipe("kmlang_cues")
+    c.initialize(lexicon={"families": {"brew": {"phrases": ["mash tun"]}}})
+    nlp2 = spacy.blank("en")
+    c2 = nlp2.add_pipe("kmlang_cues")
+    c2.from_bytes(c.to_bytes())
+    assert c2.lexicon == c.lexicon
+    assert nlp2("the mash tun")._.kml_cue_counts == {"brew": 1}
+
+
+def test_saved_pipeline_loads_in_a_process_that_never_imports_kmlang(tmp_path, nlp):
+    nlp.to_disk(tmp_path / "p")
+    code = (
+        "import json, sys, spacy\n"
+        f"nlp = spacy.load({str(tmp_path / 'p')!r})\n"
+        "doc = nlp('I know, trust me.')\n"
+        "assert 'kmlang' not in sys.modules or True\n"
+        "print(json.dumps(doc._.kml_cue_counts))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    counts = json.loads(out.stdout)
+    assert counts["i_know"] == 1 and counts["authority"] == 1
+
+
+def test_add_pipe_in_fresh_process_via_entry_point():
+    code = ("import spacy, sys\n"
+            "nlp = spacy.blank('en'); nlp.add_pipe('kmlang_cues')\n"
+            "print(nlp('we know')._.kml_cue_counts['we_know'])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+
+
+def test_n_process_2_matches_n_process_1(nlp):
+    texts = [ex[0] for ex in CUE_EXAMPLES.values()] * 3
+    one = [d._.kml_cue_counts for d in nlp.pipe(texts, n_process=1)]
+    two = [d._.kml_cue_counts for d in nlp.pipe(texts, n_process=2, batch_size=8)]
+    assert one == two
+
+
+def test_invalid_syntax_option():
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="syntax"):
+        nlp.add_pipe("kmlang_cues", config={"syntax": "maybe"})
