@@ -1,0 +1,119 @@
+"""``kmlang.score``: positions, relevances and labels for every passage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from spacy.language import Language
+
+from ._input import as_frame
+from .cues import extract_cue_dict, parse
+from .language import looks_non_english
+from .nlp import DEFAULT_MAX_CHARS, get_nlp
+from .shifts import TARGETS
+
+__all__ = ["score", "score_docs", "score_columns", "resolve_model"]
+
+
+def score_columns(targets=TARGETS) -> list[str]:
+    cols = []
+    for t in targets:
+        cols += [t, f"{t}_relevance", f"{t}_label"]
+    return cols
+
+
+def resolve_model(model):
+    """``None`` -> the default model; a path -> :func:`kmlang.load_model`; a fitted model as is."""
+    from .model import ShiftClassifier
+    from .persist import load_model
+
+    if model is None or isinstance(model, (str, Path)):
+        return load_model(model)
+    if not isinstance(model, ShiftClassifier):
+        raise TypeError(f"model must be a ShiftClassifier, a model directory or None, got {type(model).__name__}")
+    return model
+
+
+def score_docs(model, docs: list) -> dict[str, np.ndarray]:
+    """Score columns for parsed docs (``None`` entries give NaN and a missing label)."""
+    n = len(docs)
+    idx = [i for i, d in enumerate(docs) if d is not None]
+    out: dict[str, np.ndarray] = {}
+    targets = model.targets_
+    proba = model.predict_proba_features(model.featurizer_.transform_docs([docs[i] for i in idx])) if idx else {}
+    for t in targets:
+        pos = np.full(n, np.nan)
+        rel = np.full(n, np.nan)
+        lab = pd.array([pd.NA] * n, dtype="Int8")
+        if idx:
+            p = proba[t]
+            pos[idx] = p[:, 2] - p[:, 0]
+            rel[idx] = 1.0 - p[:, 1]
+            lab[idx] = (np.argmax(p, axis=1) - 1).astype("int8")
+        out[t] = pos
+        out[f"{t}_relevance"] = rel
+        out[f"{t}_label"] = lab
+    return out
+
+
+def score(data, text: str = "text", *, model=None, nlp: str | Path | Language | None = None,
+          n_process: int = 1, batch_size: int = 256, max_chars: int = DEFAULT_MAX_CHARS,
+          progress: bool | None = None, cues: bool = False) -> pd.DataFrame:
+    """Score passages on the eleven shifts and ``overall``.
+
+    Parameters
+    ----------
+    data : list of str, Series or DataFrame
+        Passages; a DataFrame must have the column ``text``.
+    text : str
+        Name of the text column.
+    model : None, path or ShiftClassifier
+        Default: the model shipped with kmlang.
+    nlp : None, name, path or Language
+        Pipeline to parse with (default: the one the model was trained with).
+    n_process, batch_size : int
+        Passed to ``nlp.pipe``.
+    max_chars : int
+        Passages longer than this are scored on their first ``max_chars``
+        characters and flagged ``truncated``.
+    progress : bool, optional
+        Progress bar (default: for 2,000+ passages on a terminal).
+    cues : bool
+        Also return the cue count/rate columns of :func:`kmlang.cues`.
+
+    Returns
+    -------
+    DataFrame
+        The input's index and columns, then ``n_tokens``, ``status`` and for each
+        target ``<id>`` (position in [-1, 1] = P(+1) - P(-1)), ``<id>_relevance``
+        (1 - P(0)) and ``<id>_label`` (most probable of -1/0/+1). ``status`` is
+        ``ok``; ``truncated``; ``non_english`` (scored, but out of scope); or why
+        the row has no scores: ``missing``, ``not_a_string``, ``empty``.
+        One output row per input row, always.
+    """
+    frame = as_frame(data, text)
+    clf = resolve_model(model)
+    pipeline = get_nlp(nlp if nlp is not None else clf.featurizer_.nlp)
+    docs, statuses = parse(list(frame[text]), pipeline, n_process=n_process, batch_size=batch_size,
+                           max_chars=max_chars, progress=progress)
+    return _assemble(frame, docs, statuses, clf, pipeline, cues)
+
+
+def _assemble(frame: pd.DataFrame, docs, statuses, clf, pipeline, with_cues: bool) -> pd.DataFrame:
+    statuses = list(statuses)
+    for i, d in enumerate(docs):
+        if d is not None and statuses[i] == "ok" and looks_non_english(d):
+            statuses[i] = "non_english"
+    families = pipeline.get_pipe("kmlang_cues").families
+    cue_cols = extract_cue_dict(docs, families)
+    cols: dict[str, object] = {"n_tokens": cue_cols.pop("n_tokens"), "status": statuses}
+    if with_cues:
+        cols.update(cue_cols)
+    cols.update(score_docs(clf, docs))
+    out = pd.DataFrame(cols, index=frame.index)
+    dup = [c for c in out.columns if c in frame.columns]
+    if dup:
+        frame = frame.rename(columns={c: f"input_{c}" for c in dup})
+    return pd.concat([frame, out], axis=1)
