@@ -43,6 +43,7 @@ def score_docs(model, docs: list) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     targets = model.targets_
     proba = model.predict_proba_features(model.featurizer_.transform_docs([docs[i] for i in idx])) if idx else {}
+    labels = model.decide(proba) if idx else {}
     for t in targets:
         pos = np.full(n, np.nan)
         rel = np.full(n, np.nan)
@@ -51,7 +52,7 @@ def score_docs(model, docs: list) -> dict[str, np.ndarray]:
             p = proba[t]
             pos[idx] = p[:, 2] - p[:, 0]
             rel[idx] = 1.0 - p[:, 1]
-            lab[idx] = (np.argmax(p, axis=1) - 1).astype("int8")
+            lab[idx] = labels[t].astype("int8")
         out[t] = pos
         out[f"{t}_relevance"] = rel
         out[f"{t}_label"] = lab
@@ -88,7 +89,8 @@ def score(data, text: str = "text", *, model=None, nlp: str | Path | Language | 
     DataFrame
         The input's index and columns, then ``n_tokens``, ``status`` and for each
         target ``<id>`` (position in [-1, 1] = P(+1) - P(-1)), ``<id>_relevance``
-        (1 - P(0)) and ``<id>_label`` (most probable of -1/0/+1). ``status`` is
+        (1 - P(0)) and ``<id>_label`` (-1/0/+1, decided with the model's per-target
+        thresholds, see :class:`~kmlang.model.ShiftClassifier`). ``status`` is
         ``ok``; ``truncated``; ``non_english`` (scored, but out of scope); or why
         the row has no scores: ``missing``, ``not_a_string``, ``empty``.
         One output row per input row, always.

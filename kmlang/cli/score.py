@@ -1,0 +1,3 @@
+"""``kmlang score``: see kmlang/stream.py for the streaming scorer."""
+
+from __future__ import annotations
