@@ -35,14 +35,14 @@ _LAZY = {
     "ShiftClassifier": "kmlang.model",
     "CueFeaturizer": "kmlang.features",
     "score": "kmlang.scoring",
-    "explain": "kmlang.explain",
-    "Explanation": "kmlang.explain",
+    "explain": "kmlang.explanation",
+    "Explanation": "kmlang.explanation",
     "load_model": "kmlang.persist",
     "save_model": "kmlang.persist",
     "read": "kmlang.readers",
-    "aggregate": "kmlang.aggregate",
-    "trend": "kmlang.aggregate",
-    "evaluate": "kmlang.evaluate",
+    "aggregate": "kmlang.aggregation",
+    "trend": "kmlang.aggregation",
+    "evaluate": "kmlang.evaluation",
     "load_labelled": "kmlang.labelled",
 }
 
@@ -82,9 +82,9 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .aggregate import aggregate, trend
-    from .evaluate import evaluate
-    from .explain import Explanation, explain
+    from .aggregation import aggregate, trend
+    from .evaluation import evaluate
+    from .explanation import Explanation, explain
     from .features import CueFeaturizer
     from .labelled import load_labelled
     from .model import ShiftClassifier

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .evaluate import BowBaseline, load_eval_set, macro_f1_table, pronoun_ratio_predict
+from .evaluation import BowBaseline, load_eval_set, macro_f1_table, pronoun_ratio_predict
 from .labelled import data_dir, load_labelled
 from .model import ShiftClassifier
 from .shifts import TARGETS

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import kmlang
-from kmlang.aggregate import (
+from kmlang.aggregation import (
     Trend,
     aggregate,
     combine_partials,
@@ -140,8 +140,7 @@ def test_by_none_is_the_whole_community():
 
 
 def test_package_exports_work_in_any_import_order():
-    # this file imported kmlang.aggregate the module first, which sets the
-    # package attribute to the module: calling it must still aggregate
+    # this file imported kmlang.aggregation first: the package's function must still be the function
     df = make_scores(n=60)
     pd.testing.assert_frame_equal(kmlang.aggregate(df, by="author"), aggregate(df, by="author"))
     assert kmlang.trend is trend

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from kmlang import plot  # noqa: E402
-from kmlang.aggregate import aggregate, trend  # noqa: E402
+from kmlang.aggregation import aggregate, trend  # noqa: E402
 from kmlang.shifts import SHIFTS, TARGETS, get_shift  # noqa: E402
 from tests.test_aggregate import make_scores, rising_frame  # noqa: E402
 

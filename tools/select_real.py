@@ -9,7 +9,8 @@ authority, possession, gatekeeping, help-seeking, crediting), because the
 individual pole is rare in real text. Every passage and every thread that
 appears in the dev set is excluded.
 
-Usage: python tools/select_real.py OUT_DIR [--per-batch 200]
+Usage: python tools/select_real.py OUT_DIR [--per-batch 200] [--seed N]
+       [--exclude-labelled data/labelled --first-batch 8]   (a second draw, avoiding passages already drawn)
 Writes OUT_DIR/batch_XX.jsonl (text included, for reading only; never commit).
 """
 
@@ -49,6 +50,9 @@ def main() -> None:
     ap.add_argument("out_dir")
     ap.add_argument("--per-batch", type=int, default=200)
     ap.add_argument("--seed", type=int, default=20261126)
+    ap.add_argument("--exclude-labelled", default=None,
+                    help="folder of label files whose corpus_ids (and threads) are not drawn again")
+    ap.add_argument("--first-batch", type=int, default=0, help="number of the first batch file")
     args = ap.parse_args()
     shared = Path(os.environ.get("KMLANG_SHARED", Path(__file__).resolve().parents[2] / "shared"))
     dev = [json.loads(line) for line in open(shared / "dev" / "dev.jsonl", encoding="utf-8")]
@@ -57,6 +61,10 @@ def main() -> None:
     for name in QUOTAS:
         rows[name] = [json.loads(line) for line in open(shared / "corpora" / name, encoding="utf-8")]
     dev_docs = {r["doc_id"] for rs in rows.values() for r in rs if r["id"] in dev_ids}
+    if args.exclude_labelled:
+        for f in Path(args.exclude_labelled).glob("real_*.jsonl"):
+            for line in f.open(encoding="utf-8"):
+                dev_ids.add(json.loads(line)["corpus_id"])
     rng = random.Random(args.seed)
     chosen = []
     for name, quota in QUOTAS.items():
@@ -77,7 +85,7 @@ def main() -> None:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for i in range(0, len(chosen), args.per_batch):
-        with open(out / f"batch_{i // args.per_batch:02d}.jsonl", "w", encoding="utf-8") as fh:
+        with open(out / f"batch_{args.first_batch + i // args.per_batch:02d}.jsonl", "w", encoding="utf-8") as fh:
             for r in chosen[i : i + args.per_batch]:
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     print(f"{len(chosen)} passages in {(len(chosen) + args.per_batch - 1) // args.per_batch} batches; "

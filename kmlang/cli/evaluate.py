@@ -17,7 +17,7 @@ def evaluate_cli(
     baselines: bool = typer.Option(True, help="Also show always-neutral and pronoun-ratio baselines."),
 ) -> None:
     """Print macro-F1 per shift and overall."""
-    from ..evaluate import evaluate, load_eval_set
+    from ..evaluation import evaluate, load_eval_set
     from ..labelled import load_labelled
     from ..persist import load_model
 

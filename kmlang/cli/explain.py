@@ -18,7 +18,7 @@ def explain_cli(
     """Print each shift's position, label and the features that pushed it."""
     import sys
 
-    from ..explain import explain
+    from ..explanation import explain
 
     if text == "-":
         text = sys.stdin.read()

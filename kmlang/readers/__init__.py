@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from ..errors import UnknownFormatError
+from ..errors import ReaderError, UnknownFormatError
 from . import discourse, mbox, mediawiki, slack, stackexchange, tabular
 from ._frame import STANDARD, empty_frame, to_utc
 from ._report import ERRORS, Report
@@ -45,6 +45,7 @@ FORMATS: Mapping[str, str] = MappingProxyType({
 #: Formats whose source columns can be mapped with ``text=``, ``author=``, ...
 TABULAR = frozenset({"csv", "tsv", "jsonl", "json", "parquet"})
 
+_FOLDER_FORMATS = frozenset({"stackexchange", "slack"})
 _ALIASES = {"ndjson": "jsonl", "mediawiki_xml": "mediawiki"}
 _READ_CHUNK = 50_000
 
@@ -96,6 +97,9 @@ def _open(path: str | os.PathLike, fmt: str | None, chunksize: int, errors: str,
     if not source.exists():
         raise FileNotFoundError(errno.ENOENT, "No such file or folder", str(source))
     name = _format_name(fmt, source)
+    if source.is_dir() and name not in _FOLDER_FORMATS:
+        raise ReaderError(f"{source} is a folder; format {name!r} reads a file (folders are read "
+                          f"as {' or '.join(sorted(_FOLDER_FORMATS))} exports)")
     mapping = _check_columns(columns, name)
     report = Report(source, errors)  # type: ignore[arg-type]
     if name in TABULAR:
@@ -143,9 +147,21 @@ def read(path: str | os.PathLike, format: str | None = None, errors: str = "rais
 
 
 def _chunks(fmt: str, report: Report, frames: Frames) -> Frames:
-    """Frames with their ``attrs``, one behind the reader so the last gets the tail notes."""
+    """Frames with their ``attrs``, one behind the reader so the last gets the tail notes.
+
+    If the reader raises, the frame held back is yielded first, then the error.
+    """
     held, held_mark, start = None, 0, 0
-    for frame in frames:
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            break
+        except Exception:
+            if held is not None:
+                held.attrs = report.attrs(fmt, report.skipped[start:held_mark])
+                yield held
+            raise
         mark = len(report.skipped)
         if held is not None:
             held.attrs = report.attrs(fmt, report.skipped[start:held_mark])
@@ -168,7 +184,9 @@ def iter_read(path: str | os.PathLike, format: str | None = None, chunksize: int
     Discourse topics and Slack day files are read a file at a time. Each
     chunk's ``attrs["skipped"]`` lists the records skipped among its rows (the
     last chunk also those after them, such as a truncated end); at least one
-    (possibly empty) frame is yielded. Arguments are checked at the call.
+    (possibly empty) frame is yielded. The path, format and arguments are
+    checked at the call; the columns of tabular files when the first chunk is
+    read.
     """
     fmt, report, frames = _open(path, format, chunksize, errors, columns)
     return _chunks(fmt, report, frames)

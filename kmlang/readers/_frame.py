@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -147,7 +147,8 @@ def standardise(df: pd.DataFrame, fallback_ids: Sequence[str],
         else:
             cleaned = [as_label(v) for v in values]
         if name == "id":
-            cleaned = [v if v is not None else fb for v, fb in zip(cleaned, fallback_ids)]
+            cleaned = [v if v is not None else fb
+                       for v, fb in zip(cleaned, fallback_ids, strict=True)]
         cols[name] = pd.Series(cleaned, dtype=object)
     if "timestamp" in df.columns:
         cols["timestamp"] = to_utc(df["timestamp"], report)

@@ -64,7 +64,8 @@ class ZipTree(Tree):
                         raise ReaderError(f"{self.root}: member {name!r} unpacks to more than "
                                           f"the {self.limit:,} bytes allowed for the archive")
                     chunks.append(block)
-        except (zipfile.BadZipFile, OSError, EOFError) as e:
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as e:
+            # RuntimeError: encrypted member; NotImplementedError: unknown compression
             raise ReaderError(f"{self.root}: member {name!r} cannot be read ({e})") from e
         return b"".join(chunks)
 

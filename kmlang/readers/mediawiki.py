@@ -99,7 +99,8 @@ def _cuts(body: str) -> list[tuple[int, int, str | None, datetime | None]]:
             args = [a.strip() for a in m.group("args").split("|") if "=" not in a]
             user, when = (args[1:2], args[:1]) if m.group("two") else (args[:1], args[1:2])
             author = _name(user[0]) if user and user[0] else None
-            cuts.append((m.start(), m.end(), author, _time(_TS_RE.search(when[0]) if when else None)))
+            stamp = _TS_RE.search(when[0]) if when else None
+            cuts.append((m.start(), m.end(), author, _time(stamp)))
         else:
             sig = _signature(body, m.start(), floor)
             if sig is None:

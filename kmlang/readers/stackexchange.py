@@ -59,7 +59,7 @@ def find_posts(path: Path) -> Path:
 
 def _users(path: Path, report: Report) -> dict[str, str]:
     users = {}
-    for n, row in enumerate(iter_children(path, report, _ROW), 1):
+    for row in iter_children(path, report, _ROW):
         if row.get("Id") is not None and row.get("DisplayName"):
             users[row.get("Id")] = row.get("DisplayName")
     return users

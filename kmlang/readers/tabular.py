@@ -87,7 +87,10 @@ def _decodes(path: Path, encoding: str) -> bool:
 
 
 def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` or ``utf-16`` from a BOM, else ``utf-8`` if valid, else ``cp1252``/``latin-1``."""
+    """``utf-8-sig``/``utf-16`` from a BOM, else ``utf-8`` if valid, else ``cp1252``/``latin-1``.
+
+    The whole file is checked, a block at a time.
+    """
     with open(path, "rb") as f:
         head = f.read(4)
     if head.startswith(codecs.BOM_UTF8):
@@ -295,7 +298,7 @@ def iter_json(path: Path, report: Report, chunksize: int,
 
 def iter_parquet(path: Path, report: Report, chunksize: int,
                  columns: Mapping[str, str | None]) -> Iterator[pd.DataFrame]:
-    """Standard frames from Parquet, one record batch at a time; ids default to ``"<file>:<row>"``."""
+    """Standard frames from Parquet, a record batch at a time; ids default to ``"<file>:<row>"``."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq

@@ -55,8 +55,6 @@ chunks into the final table. :func:`aggregate` with ``interval="se"`` is exactly
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -288,7 +286,7 @@ def _infer_keys(partial: pd.DataFrame) -> list[str]:
     cols = list(partial.columns)
     if "n_passages" not in cols:
         raise ValueError("Not a partial aggregate: no 'n_passages' column; "
-                         "make partials with kmlang.aggregate.partial_aggregate")
+                         "make partials with kmlang.aggregation.partial_aggregate")
     return cols[:cols.index("n_passages")]
 
 
@@ -715,18 +713,3 @@ def _wls_slope(x, y, w, known_variance: bool) -> tuple[float, float, float]:
     from scipy.stats import t as student_t
 
     return b, float(np.sqrt(chi2 / (k - 2) / sxx)), float(student_t.ppf(0.975, k - 2))
-
-
-# ``kmlang.aggregate`` names both this module and the function. Importing the
-# module (``from kmlang.aggregate import trend``, or ``kmlang.trend`` first) makes
-# the package attribute ``kmlang.aggregate`` the module, which would then shadow
-# the lazily exported function. Calling the module calls the function, so
-# ``kmlang.aggregate(scores, ...)`` works whatever was imported first.
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs) -> pd.DataFrame:
-        return aggregate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

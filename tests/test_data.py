@@ -1,0 +1,146 @@
+"""Checks on the labelled data in data/labelled/ (issue: labelled training data)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+from kmlang.shifts import SHIFT_IDS
+
+ROOT = Path(__file__).resolve().parents[1] / "data" / "labelled"
+REGISTERS = {"qa", "forum", "wiki_talk", "email", "chat", "meeting_notes", "code_review", "announcement"}
+TAGS = {"negated_knowing", "help_seeking_no_know", "exclusive_we", "collective_no_pronoun", "individual_we",
+        "reported_with_stance", "reported_without_stance", "quoted_differs", "sarcasm", "polite_defensive",
+        "mixed_poles", "first_person_neutral"}
+
+
+def _records(pattern):
+    out = []
+    for f in sorted(ROOT.glob(pattern)):
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                out.append((f.name, n, json.loads(line)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def authored():
+    return [r for _, _, r in _records("authored_*.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def real():
+    return [r for _, _, r in _records("real_*.jsonl")]
+
+
+def test_schema_of_every_record():
+    for name, n, r in _records("*.jsonl"):
+        where = f"{name}:{n}"
+        assert isinstance(r["id"], str) and r["id"], where
+        assert set(r["labels"]) == set(SHIFT_IDS), where
+        assert all(v in (-1, 0, 1) for v in r["labels"].values()), where
+        assert r["overall"] in (-1, 0, 1), where
+        assert r["split"] in ("train", "test"), where
+        assert r["register"] in REGISTERS, where
+        assert ("text" in r) != ("corpus_id" in r), f"{where}: exactly one of text / corpus_id"
+        if "text" in r:
+            assert isinstance(r["text"], str) and r["text"].strip(), where
+            assert isinstance(r.get("tags", []), list) and set(r.get("tags", [])) <= TAGS, where
+
+
+def test_unique_ids():
+    ids = [r["id"] for _, _, r in _records("*.jsonl")]
+    assert len(ids) == len(set(ids))
+
+
+def test_sizes(authored, real):
+    assert len(authored) >= 1600
+    assert len(real) >= 1500
+
+
+def test_split_about_80_20(authored, real):
+    for part in (authored, real):
+        share = sum(r["split"] == "test" for r in part) / len(part)
+        assert 0.17 <= share <= 0.23
+
+
+def test_real_threads_do_not_straddle_splits(real):
+    splits = defaultdict(set)
+    for r in real:
+        splits[r["doc_id"]].add(r["split"])
+    assert all(len(s) == 1 for s in splits.values())
+
+
+def test_cell_minimums_and_neutral_share(authored):
+    cells = Counter((s, r["labels"][s]) for r in authored for s in SHIFT_IDS if r["labels"][s] != 0)
+    for s in SHIFT_IDS:
+        for pole in (-1, 1):
+            assert cells[(s, pole)] >= 60, (s, pole, cells[(s, pole)])
+        neutral = sum(r["labels"][s] == 0 for r in authored) / len(authored)
+        assert neutral >= 0.30, (s, neutral)
+    all_neutral = sum(all(v == 0 for v in r["labels"].values()) for r in authored) / len(authored)
+    assert all_neutral >= 0.30
+
+
+def test_registers_and_hard_cases(authored):
+    regs = Counter(r["register"] for r in authored)
+    assert sum(n >= 100 for n in regs.values()) >= 6, regs
+    tagged = [r for r in authored if r.get("tags")]
+    assert len(tagged) >= 300
+    tags = Counter(t for r in tagged for t in r["tags"])
+    assert set(tags) == TAGS
+
+
+def test_real_draws_cover_every_corpus(real):
+    sources = Counter(r["source"].split(":")[0] for r in real)
+    assert set(sources) >= {"stackexchange", "wikipedia_talk", "r_mailing_lists", "reddit", "enron"}
+    draws = Counter(r["draw"] for r in real)
+    assert 0.4 <= draws["random"] / len(real) <= 0.6
+
+
+def test_no_text_copied_into_real_records(real):
+    for r in real:
+        assert "text" not in r
+        assert len(r.get("note", "")) <= 200
+
+
+def test_no_overlap_with_dev(real, shared):
+    dev = [json.loads(x) for x in (shared / "dev" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    dev_ids = {d["corpus_id"] for d in dev}
+    doc_of = {}
+    for f in (shared / "corpora").glob("*.jsonl"):
+        for line in f.open(encoding="utf-8"):
+            r = json.loads(line)
+            doc_of[r["id"]] = r["doc_id"]
+    dev_docs = {doc_of[i] for i in dev_ids if i in doc_of}
+    for r in real:
+        assert r["corpus_id"] not in dev_ids, r["id"]
+        assert doc_of.get(r["corpus_id"], r["doc_id"]) not in dev_docs, r["id"]
+        assert r["corpus_id"] in doc_of, f"{r['id']} not found in the corpora"
+
+
+def _shingles(text, n=5):
+    w = text.lower().split()
+    return {" ".join(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+
+def test_authored_near_duplicates_under_one_percent(authored):
+    sh = [_shingles(r["text"]) for r in authored]
+    index = defaultdict(set)
+    for i, s in enumerate(sh):
+        for g in s:
+            index[g].add(i)
+    candidates = set()
+    for ids in index.values():
+        if 1 < len(ids) < 50:
+            candidates.update(combinations(sorted(ids), 2))
+    dup = set()
+    for i, j in candidates:
+        inter = len(sh[i] & sh[j])
+        if inter and inter / len(sh[i] | sh[j]) >= 0.5:
+            dup.update((i, j))
+    assert len(dup) / len(authored) < 0.01, sorted(authored[i]["id"] for i in dup)[:20]
