@@ -64,7 +64,8 @@ class PolarityClassifier(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
 
     def _base(self) -> LogisticRegression:
-        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
+        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter,
+                                  solver="newton-cg")
 
     def fit(self, X, y, sample_weight=None, calibration_weight=None):
         X, y = validate_data(self, X, y, accept_sparse="csr")
@@ -92,7 +93,7 @@ class PolarityClassifier(ClassifierMixin, BaseEstimator):
         cw = np.ones(len(y)) if calibration_weight is None else np.asarray(calibration_weight, dtype=float)
         if len(np.unique(y[cw > 0])) < len(self.classes_):
             cw = np.where(cw > 0, cw, 1e-3)
-        self.calibrator_ = LogisticRegression(C=100.0, max_iter=self.max_iter).fit(oof, y, sample_weight=cw)
+        self.calibrator_ = LogisticRegression(C=100.0, max_iter=self.max_iter, solver="newton-cg").fit(oof, y, sample_weight=cw)
         return self
 
     @staticmethod

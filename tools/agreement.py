@@ -1,5 +1,8 @@
 """Cohen's kappa between the first labels and the blind second pass (data/labelled/agreement/).
 
+The first annotator's labels, as they were before adjudication, are kept in
+``agreement/first_pass.jsonl``; the blind second pass in ``agreement/*_second_*.jsonl``.
+
 Usage: python tools/agreement.py [--disagreements OUT.jsonl]
 Prints kappa and raw agreement per shift and for overall, per part (authored, real).
 """
@@ -37,8 +40,9 @@ def flat(r: dict) -> dict[str, int]:
 
 def table() -> dict[str, dict[str, dict[str, float]]]:
     parts = {
-        "authored": (load("authored_*.jsonl", "id"), load("agreement/authored_second_*.jsonl", "id")),
-        "real": (load("real_*.jsonl", "corpus_id"), load("agreement/real_second_*.jsonl", "corpus_id")),
+        "authored": (load("agreement/first_pass.jsonl", "id"), load("agreement/authored_second_*.jsonl", "id")),
+        "real": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values() if "corpus_id" in r},
+                 load("agreement/real_second_*.jsonl", "corpus_id")),
     }
     res = {}
     for part, (first, second) in parts.items():
@@ -48,8 +52,9 @@ def table() -> dict[str, dict[str, dict[str, float]]]:
             a = [flat(first[k])[t] for k in keys]
             b = [flat(second[k])[t] for k in keys]
             same = sum(x == y for x, y in zip(a, b)) / max(len(keys), 1)
-            kappa = cohen_kappa_score(a, b, labels=[-1, 0, 1]) if len(set(a) | set(b)) > 1 else 1.0
-            res[part][t] = {"kappa": round(float(kappa), 3), "agreement": round(same, 3)}
+            # kappa is undefined when both annotators used one label only (all neutral): None
+            kappa = cohen_kappa_score(a, b, labels=[-1, 0, 1]) if len(set(a) | set(b)) > 1 else None
+            res[part][t] = {"kappa": None if kappa is None else round(float(kappa), 3), "agreement": round(same, 3)}
     return res
 
 
@@ -64,7 +69,8 @@ def main() -> None:
     for part, rows in res.items():
         print(f"{part}: {rows['n']} passages double-labelled")
         for t in TARGETS:
-            print(f"  {t:12s} kappa {rows[t]['kappa']:6.3f}  agreement {rows[t]['agreement']:.3f}")
+            k = rows[t]["kappa"]
+            print(f"  {t:12s} kappa {'n/a' if k is None else f'{k:.3f}':>6s}  agreement {rows[t]['agreement']:.3f}")
 
 
 if __name__ == "__main__":
