@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import srsly
-from spacy.attrs import IS_SPACE
+from spacy.attrs import IS_SPACE, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -126,7 +126,29 @@ class CueComponent:
         self.syntax = syntax
         self.quote_prefix = quote_prefix
         self.lexicon = load_lexicon(lexicon)
+        self._use_syntax: bool | None = None  # decided on the first document
         self._compile()
+
+    def _may_quote(self, doc: Doc) -> bool:
+        """Cheap test (no ``doc.text``): does any token start with the quote prefix?
+
+        English tokenizers split ``>`` off as its own token, so for the default
+        prefix this is one array comparison; other prefixes fall back to the text.
+        """
+        if self.quote_prefix != ">":
+            return self.quote_prefix in doc.text
+        if len(doc) == 0:
+            return False
+        return bool((doc.to_array([ORTH]) == self._gt_hash).any())
+
+    def _pipeline_parses(self) -> bool:
+        """Whether a component before this one assigns dependency labels (a parser)."""
+        for name in self.nlp.pipe_names:
+            if name == self.name:
+                return False
+            if any(a in ("token.dep", "token.head") for a in self.nlp.get_pipe_meta(name).assigns):
+                return True
+        return False
 
     # -- set-up ---------------------------------------------------------------
     @property
@@ -159,19 +181,20 @@ class CueComponent:
         self._syn = {k: frozenset(v) for k, v in syn.items() if isinstance(v, list)}
         self._knowledge_nouns = frozenset(w.lower() for w in lists.get("knowledge_nouns", []))
         self._fam_set = frozenset(lex["families"])
+        self._gt_hash = self.nlp.vocab.strings.add(">")
 
     # -- processing -----------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
         quotes: list[tuple[int, int]] = []
-        if self.quote_prefix and self.quote_prefix in text:
-            quotes = [(m.start(), m.end()) for m in _quote_regex(self.quote_prefix).finditer(text)]
+        if self.quote_prefix and self._may_quote(doc):
+            quotes = [(m.start(), m.end()) for m in _quote_regex(self.quote_prefix).finditer(doc.text)]
         strings = self.nlp.vocab.strings
         raw = [(strings[m], s, e) for m, s, e in self._phrase_matcher(doc)] if len(self._phrase_matcher) else []
         if len(self._matcher):
             raw += [(strings[m], s, e) for m, s, e in self._matcher(doc)]
-        use_syntax = self.syntax == "on" or (self.syntax == "auto" and doc.has_annotation("DEP"))
-        if use_syntax:
+        if self._use_syntax is None:
+            self._use_syntax = self.syntax == "on" or (self.syntax == "auto" and self._pipeline_parses())
+        if self._use_syntax and len(doc) and doc.has_annotation("DEP"):
             raw = self._syntactic(doc, raw)
         by_family: dict[str, list[Span]] = {}
         starts = [q[0] for q in quotes]

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
+from spacy.attrs import IS_SPACE, LIKE_NUM, LIKE_URL, NORM
 from spacy.tokens import Doc
 
 from .component import QUOTES_KEY
@@ -29,23 +30,33 @@ def _identity(x):
     return x
 
 
+_URL, _NUM = "<url>", "<num>"
+
+
+def author_words(doc: Doc) -> list[str]:
+    """The author's tokens as ``NORM`` strings (numbers and URLs as placeholders; quoted lines and spaces left out).
+
+    Works on ``doc.to_array`` columns instead of Token objects: this runs once
+    per passage on the scoring path.
+    """
+    if len(doc) == 0:
+        return []
+    arr = doc.to_array([NORM, LIKE_URL, LIKE_NUM, IS_SPACE])
+    keep = arr[:, 3] == 0
+    quotes = doc.spans.get(QUOTES_KEY)
+    if quotes:
+        for span in quotes:
+            keep[span.start : span.end] = False
+    strings = doc.vocab.strings
+    words = []
+    for h, url, num in arr[keep, :3].tolist():
+        words.append(_URL if url else _NUM if num else strings[h])
+    return words
+
+
 def doc_terms(doc: Doc, ngram_range: tuple[int, int] = (1, 2)) -> list[str]:
     """Word n-grams (joined by a space) of the author's tokens in ``doc``."""
-    quoted = doc.spans.get(QUOTES_KEY) if doc.spans.get(QUOTES_KEY) else None
-    skip = set()
-    if quoted:
-        for span in quoted:
-            skip.update(range(span.start, span.end))
-    words = []
-    for t in doc:
-        if t.is_space or (skip and t.i in skip):
-            continue
-        if t.like_url:
-            words.append("<url>")
-        elif t.like_num:
-            words.append("<num>")
-        else:
-            words.append(t.norm_)
+    words = author_words(doc)
     lo, hi = ngram_range
     terms = words if lo <= 1 else []
     for n in range(max(2, lo), hi + 1):

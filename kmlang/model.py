@@ -178,7 +178,7 @@ def tune_thresholds(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
 
     Macro-F1 runs over the classes present in truth or prediction (scikit-learn's
     default), so a pole never seen in ``y`` is only predicted at the top of the grid.
-    Ties go to the lower threshold.
+    Ties go to the higher threshold (fewer labels).
     """
     from sklearn.metrics import f1_score
 
@@ -186,7 +186,7 @@ def tune_thresholds(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     for tn in _GRID:
         for tp in _GRID:
             f1 = f1_score(y, apply_thresholds(p, tn, tp), average="macro", zero_division=0)
-            if f1 > best_f1 + 1e-12:
+            if f1 >= best_f1 - 1e-12:
                 best, best_f1 = (tn, tp), f1
     return best
 
@@ -254,6 +254,14 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         relevances do not depend on the thresholds.
     threshold_cv : int
         Folds for the out-of-fold predictions.
+    min_pole_prevalence, rare_pole_floor : float
+        A pole labelled in fewer than ``min_pole_prevalence`` of the tuning rows
+        (rare in real text) is only given as a label when its probability is at
+        least ``rare_pole_floor`` (default 0.98: only near-certain cases; its position and
+        relevance still move). Such a pole's probabilities are learned mostly from
+        written passages, where the individual pole is far commoner than in real
+        text, and on real text its confident predictions were mostly wrong. Lower
+        the floor (e.g. 0.9) to label strong cases.
     random_state : int
         Seed; the same data and seed give the same model.
     """
@@ -261,7 +269,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, nlp=None, C: float = 4.0, class_weight=None, calibration="vector", calibration_cv: int = 3,
                  ngram_range=(1, 2), min_df: int = 2, max_features: int | None = 60000,
                  cue_weight: float = 0.5, targets: tuple[str, ...] = TARGETS, thresholds: str | None = "cv",
-                 threshold_cv: int = 4, random_state: int = 0):
+                 threshold_cv: int = 4, min_pole_prevalence: float = 0.005, rare_pole_floor: float = 0.98,
+                 random_state: int = 0):
         self.nlp = nlp
         self.C = C
         self.class_weight = class_weight
@@ -274,6 +283,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         self.targets = targets
         self.thresholds = thresholds
         self.threshold_cv = threshold_cv
+        self.min_pole_prevalence = min_pole_prevalence
+        self.rare_pole_floor = rare_pole_floor
         self.random_state = random_state
 
     def fit(self, X, y, sample_weight=None, calibration_weight=None, tune_mask=None):
@@ -304,7 +315,15 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         if self.thresholds == "cv":
             oof = _oof_proba(base, F, Y, targets, self.threshold_cv, self.random_state, **fit_kw)
             mask = np.ones(len(Y), bool) if tune_mask is None else np.asarray(tune_mask, bool)
-            self.thresholds_ = {t: tune_thresholds(Y[t].to_numpy()[mask], oof[t][mask]) for t in targets}
+            self.thresholds_ = {}
+            for t in targets:
+                yt = Y[t].to_numpy()[mask]
+                tn, tp = tune_thresholds(yt, oof[t][mask])
+                if np.mean(yt == -1) < self.min_pole_prevalence:
+                    tn = max(tn, self.rare_pole_floor)
+                if np.mean(yt == 1) < self.min_pole_prevalence:
+                    tp = max(tp, self.rare_pole_floor)
+                self.thresholds_[t] = (float(tn), float(tp))
         elif self.thresholds is not None:
             raise ValueError(f"thresholds must be 'cv' or None, got {self.thresholds!r}")
         self.targets_ = targets

@@ -33,6 +33,14 @@ def data_hash(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _display(path: Path) -> str:
+    """A path relative to the working directory when below it (cards should not leak home folders)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _metrics(model, frame: pd.DataFrame) -> dict[str, float]:
     if frame.empty:
         return {}
@@ -63,7 +71,7 @@ def train(data: str | Path | None = None, *, seed: int = 0, nlp: str | None = No
     fit_seconds = time.time() - t0
     card = {
         "name": "kmlang-default",
-        "training_data": {"path": str(data), "sha256": data_hash(data), "n_train": int(len(tr)),
+        "training_data": {"path": _display(data), "sha256": data_hash(data), "n_train": int(len(tr)),
                           "n_train_real": int(real.sum()), "n_train_authored": int((~real).sum()),
                           "corpora_present": bool((df["kind"] == "real").any())},
         "command": " ".join(["kmlang", "train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else "kmlang.train()",
@@ -78,7 +86,7 @@ def train(data: str | Path | None = None, *, seed: int = 0, nlp: str | None = No
     if dev is not None and Path(dev).is_file():
         dv = load_eval_set(dev)
         card["metrics"]["dev"] = _metrics(model, dv)
-        card["dev_path"] = str(dev)
+        card["dev_path"] = _display(Path(dev))
         if baselines:
             zero = pd.DataFrame({t: np.zeros(len(dv), int) for t in TARGETS})
             bow = BowBaseline().fit(tr["text"], tr)
