@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import srsly
-from spacy.attrs import IS_SPACE, ORTH
+from spacy.attrs import IS_ALPHA, IS_SPACE, IS_TITLE, LIKE_NUM, LOWER, NORM, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -85,6 +85,80 @@ def _quote_regex(prefix: str) -> re.Pattern:
     if prefix not in _QUOTE_LINE:
         _QUOTE_LINE[prefix] = re.compile(r"(?m)^[ \t]*" + re.escape(prefix) + r".*$")
     return _QUOTE_LINE[prefix]
+
+
+_ANCHOR_ATTRS = [NORM, LOWER, ORTH, LIKE_NUM, IS_ALPHA, IS_TITLE]
+_ANCHOR_COL = {"NORM": 0, "LOWER": 1, "ORTH": 2, "TEXT": 2, "LIKE_NUM": 3, "IS_ALPHA": 4, "IS_TITLE": 5}
+#: How many tokens a "*" or "+" operator may span inside one window.
+STAR_SPAN = 8
+
+
+def _pattern_max_len(pattern: list[dict]) -> int:
+    total = 0
+    for tok in pattern:
+        op = tok.get("OP")
+        if op in (None, "!", "?", "1"):
+            total += 0 if op == "!" else 1
+        elif op in ("*", "+"):
+            total += STAR_SPAN
+        else:
+            m = re.fullmatch(r"\{(\d*),?(\d*)\}", op)
+            total += int(m.group(2) or m.group(1) or STAR_SPAN) if m else STAR_SPAN
+    return max(total, 1)
+
+
+def _merge_windows(starts: np.ndarray, length: int, n: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s in starts.tolist():
+        e = min(s + length, n)
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+class _Anchors:
+    """Which tokens can start any of the token patterns: a test on ``doc.to_array`` columns."""
+
+    def __init__(self, values: dict[int, np.ndarray], flags: dict[int, bool], everywhere: bool):
+        self.values, self.flags, self.everywhere = values, flags, everywhere
+
+    @classmethod
+    def build(cls, vocab, patterns: list[list[dict]]) -> _Anchors:
+        values: dict[int, set[int]] = {}
+        flags: dict[int, bool] = {}
+        everywhere = False
+        for pattern in patterns:
+            first = pattern[0] if pattern and pattern[0].get("OP") in (None, "1") else None
+            if first is None or len(first) != 1:
+                everywhere = True
+                continue
+            (key, spec), = first.items()
+            col = _ANCHOR_COL.get(key.upper())
+            words = [spec] if isinstance(spec, str) else spec.get("IN") if isinstance(spec, dict) else None
+            if col is not None and col <= 2 and isinstance(words, list) and words:
+                values.setdefault(col, set()).update(vocab.strings.add(w) for w in words)
+            elif col is not None and col > 2 and isinstance(spec, bool) and flags.get(col, spec) == spec:
+                flags[col] = spec
+            else:
+                everywhere = True
+        arrays = {c: np.array(sorted(v), dtype=np.uint64) for c, v in values.items()}
+        return cls(arrays, flags, everywhere)
+
+    def candidates(self, doc: Doc) -> np.ndarray:
+        n = len(doc)
+        if self.everywhere:
+            return np.arange(n)
+        arr = doc.to_array(_ANCHOR_ATTRS)
+        hit = np.zeros(n, dtype=bool)
+        for col, vals in self.values.items():
+            pos = np.searchsorted(vals, arr[:, col])
+            pos[pos == len(vals)] = 0
+            hit |= vals[pos] == arr[:, col]
+        for col, flag in self.flags.items():
+            hit |= arr[:, col].astype(bool) == flag
+        return np.flatnonzero(hit)
 
 
 class CueComponent:
@@ -168,14 +242,18 @@ class CueComponent:
         vocab = self.nlp.vocab
         self._phrase_matcher = PhraseMatcher(vocab, attr=attr)
         self._matcher = Matcher(vocab)
+        pats: list[list[dict]] = []
         make_doc = self.nlp.make_doc
         for fam, spec in lex["families"].items():
             phrases = spec.get("phrases", [])
             if phrases:
                 self._phrase_matcher.add(fam, [make_doc(p) for p in phrases])
-            pats = [expand_pattern(p, lex["lists"], fam) for p in spec.get("patterns", [])]
-            if pats:
-                self._matcher.add(fam, pats)
+            for p in spec.get("patterns", []):
+                pat = expand_pattern(p, lex["lists"], fam)
+                self._matcher.add(fam, [pat])
+                pats.append(pat)
+        self._anchors = _Anchors.build(vocab, pats) if pats else None
+        self._max_len = max((_pattern_max_len(p) for p in pats), default=1)
         syn = lex["syntax"]
         lists = lex["lists"]
         self._syn = {k: frozenset(v) for k, v in syn.items() if isinstance(v, list)}
@@ -190,8 +268,8 @@ class CueComponent:
             quotes = [(m.start(), m.end()) for m in _quote_regex(self.quote_prefix).finditer(doc.text)]
         strings = self.nlp.vocab.strings
         raw = [(strings[m], s, e) for m, s, e in self._phrase_matcher(doc)] if len(self._phrase_matcher) else []
-        if len(self._matcher):
-            raw += [(strings[m], s, e) for m, s, e in self._matcher(doc)]
+        if len(self._matcher) and len(doc):
+            raw += self._match_patterns(doc)
         if self._use_syntax is None:
             self._use_syntax = self.syntax == "on" or (self.syntax == "auto" and self._pipeline_parses())
         if self._use_syntax and len(doc) and doc.has_annotation("DEP"):
@@ -215,6 +293,26 @@ class CueComponent:
         doc.user_data[_USER_KEY] = self.spans_key
         doc.user_data["kml_families"] = list(self.families)
         return doc
+
+    def _match_patterns(self, doc: Doc) -> list[tuple[str, int, int]]:
+        """Token patterns, matched only in windows that start at a possible first token.
+
+        The first token of every pattern is tested on ``doc.to_array`` columns
+        (a binary search per column); the spaCy Matcher then runs once per merged
+        window, each window as long as the longest pattern can be. The result is
+        the same as running the Matcher on the whole doc (a test checks this), at
+        a fraction of the cost, since Matcher time grows with every token it sees.
+        """
+        n = len(doc)
+        starts = self._anchors.candidates(doc) if self._anchors is not None else np.arange(n)
+        if starts.size == 0:
+            return []
+        strings = self.nlp.vocab.strings
+        out: dict[tuple[str, int, int], None] = {}
+        for a, b in _merge_windows(starts, self._max_len, n):
+            for m, s, e in self._matcher(doc[a:b]):
+                out[(strings[m], a + s, a + e)] = None
+        return list(out)
 
     def pipe(self, stream: Iterable[Doc], batch_size: int = 256) -> Iterable[Doc]:
         for doc in stream:

@@ -18,7 +18,7 @@ DEFAULT_MAX_CHARS = 100_000
 
 
 def load_nlp(model: str | Path | Language | None = None, *, lexicon: Any = None,
-             exclude: tuple[str, ...] = ("ner",), syntax: str = "auto") -> Language:
+             exclude: tuple[str, ...] = ("ner",), syntax: str = "auto", sentences: bool = True) -> Language:
     """Return a pipeline that ends in ``kmlang_cues``.
 
     Parameters
@@ -34,10 +34,15 @@ def load_nlp(model: str | Path | Language | None = None, *, lexicon: Any = None,
         Components not loaded from a named pipeline (NER is not needed).
     syntax : {"auto", "on", "off"}
         Passed to the cue component.
+    sentences : bool
+        Add a ``sentencizer`` to the blank default. :func:`kmlang.cues` and
+        :func:`kmlang.score` parse without it (no feature uses sentence
+        boundaries, and it costs a fifth of the parsing time).
     """
     if model is None:
         nlp = spacy.blank("en")
-        nlp.add_pipe("sentencizer")
+        if sentences:
+            nlp.add_pipe("sentencizer")
     elif isinstance(model, Language):
         nlp = model
     else:
@@ -78,8 +83,8 @@ def _load_named(name: str, exclude: tuple[str, ...]) -> Language:
 
 @lru_cache(maxsize=4)
 def _cached_nlp(model: str | None) -> Language:
-    """Shared pipeline for the convenience functions (``cues``, ``score``)."""
-    return load_nlp(model)
+    """Shared pipeline for the convenience functions (``cues``, ``score``): no sentencizer."""
+    return load_nlp(model, sentences=False)
 
 
 def get_nlp(nlp: str | Path | Language | None) -> Language:

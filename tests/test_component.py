@@ -126,3 +126,27 @@ def test_invalid_syntax_option():
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="syntax"):
         nlp.add_pipe("kmlang_cues", config={"syntax": "maybe"})
+
+
+def test_anchored_windows_find_what_the_full_matcher_finds(nlp):
+    """The windowed token-pattern matching equals the spaCy Matcher on the whole doc."""
+    comp = nlp.get_pipe("kmlang_cues")
+    texts = [ex[0] for ex in CUE_EXAMPLES.values()] + [
+        "As Tom and Ana both pointed out, I've been working on this project for 12 years, and I know, "
+        "I really do know, that my own notes and our team playbook matter. Thanks Priya! 20 years of experience.",
+        "we all really truly finally learned it; we have figured out; we sorted out the issue " * 3,
+    ]
+    for doc in nlp.pipe(texts):
+        full = {(nlp.vocab.strings[m], s, e) for m, s, e in comp._matcher(doc)}
+        assert set(comp._match_patterns(doc)) == full, doc.text
+
+
+def test_anchored_windows_on_real_text(nlp, shared):
+    import json as _json
+
+    comp = nlp.get_pipe("kmlang_cues")
+    with (shared / "corpora" / "stackexchange.jsonl").open(encoding="utf-8") as fh:
+        texts = [_json.loads(line)["text"] for line, _ in zip(fh, range(400))]
+    for doc in nlp.pipe(texts):
+        full = {(nlp.vocab.strings[m], s, e) for m, s, e in comp._matcher(doc)}
+        assert set(comp._match_patterns(doc)) == full
