@@ -1,0 +1,43 @@
+"""``kmlang suggest``: the passages most worth labelling next (active learning)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._app import app
+from .score import _columns
+
+_NEXT = ("Next: fill in every 'labels' value and 'overall' with -1, 0 or 1 and set 'register', "
+         "following the annotation guide; put the file in a folder with copies of "
+         "data/labelled/*.jsonl; then run `kmlang train --data FOLDER -o MODEL_DIR`.")
+
+
+@app.command("suggest")
+def suggest_cli(
+    corpus: Annotated[Path, typer.Argument(
+        help="Export to pick passages from (any format `kmlang score` reads).")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="JSONL label file to write.")] = Path("to_label.jsonl"),
+    n: Annotated[int, typer.Option("--n", "-n", help="How many passages to suggest.")] = 50,
+    model: Annotated[Path | None, typer.Option(
+        "--model", help="Model directory (default: the packaged model).")] = None,
+    format: Annotated[str | None, typer.Option(
+        "--format", help="Input format (default: detected).")] = None,
+    column: Annotated[list[str] | None, typer.Option(
+        "--column", "-c", help="Column mapping FIELD=SOURCE, e.g. text=body.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for breaking ties.")] = 0,
+) -> None:
+    """Write the N passages the model is least sure about (and not alike) with empty labels."""
+    from ..suggest import suggest_file
+
+    out = suggest_file(corpus, output, n=n, model=model, format=format, random_state=seed,
+                       **_columns(column))
+    if len(out):
+        u = out["uncertainty"]
+        typer.echo(f"Wrote {len(out)} passages to {output} (uncertainty {u.max():.2f} to "
+                   f"{u.min():.2f}).\n{_NEXT}", err=True)
+    else:
+        typer.echo(f"No passage could be suggested; wrote an empty {output}.", err=True)
