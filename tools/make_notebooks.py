@@ -4,7 +4,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-NB = Path("/work/main/notebooks")
+NB = Path(__file__).resolve().parents[1] / "notebooks"
 
 def setup(display_imports: bool, extra: str = "") -> str:
     ipy = "from IPython.display import HTML, display\n" if display_imports else ""
