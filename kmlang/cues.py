@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import sys
 from pathlib import Path
 
@@ -42,9 +43,16 @@ def extract_cue_dict(docs, families) -> dict[str, list]:
 def parse(texts: list, nlp: Language, *, n_process: int = 1, batch_size: int = 256,
           max_chars: int = DEFAULT_MAX_CHARS, progress: bool | None = None):
     """Clean and parse each text once. Returns ``(docs, statuses)``; ``docs[i]`` is None if unparsed."""
+    if (isinstance(max_chars, bool) or not isinstance(max_chars, numbers.Integral)
+            or max_chars < 1):
+        raise ValueError(f"max_chars must be a positive integer, got {max_chars!r}")
+    max_chars = int(max_chars)
     cleaned = [clean_text(t, max_chars) for t in texts]
     statuses = [s for _, s in cleaned]
     todo = [(i, t) for i, (t, _) in enumerate(cleaned) if t is not None]
+    longest = max((len(t) for _, t in todo), default=0)
+    if longest >= nlp.max_length:  # a larger max_chars than the pipeline allows: honour it
+        nlp.max_length = longest + 1
     docs: list = [None] * len(texts)
     if progress is None:
         progress = len(todo) >= 2000 and sys.stderr.isatty()

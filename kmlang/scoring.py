@@ -91,22 +91,75 @@ def score(data, text: str = "text", *, model=None, nlp: str | Path | Language | 
         target ``<id>`` (position in [-1, 1] = P(+1) - P(-1)), ``<id>_relevance``
         (1 - P(0)) and ``<id>_label`` (-1/0/+1, decided with the model's per-target
         thresholds, see :class:`~kmlang.model.ShiftClassifier`). ``status`` is
-        ``ok``; ``truncated``; ``non_english`` (scored, but out of scope); or why
-        the row has no scores: ``missing``, ``not_a_string``, ``empty``.
+        ``ok``; ``truncated``; ``non_english`` (scored, but out of scope; also
+        when truncated); or why the row has no scores: ``missing``,
+        ``not_a_string``, ``empty``.
         One output row per input row, always.
     """
     frame = as_frame(data, text)
     clf = resolve_model(model)
+    if n_process > 1 and len(frame) >= 2 * _PARALLEL_CHUNK and (nlp is None or not isinstance(nlp, Language)):
+        return _score_parallel(frame, text, clf, nlp, n_process, batch_size, max_chars, progress, cues)
     pipeline = get_nlp(nlp if nlp is not None else clf.featurizer_.nlp)
     docs, statuses = parse(list(frame[text]), pipeline, n_process=n_process, batch_size=batch_size,
                            max_chars=max_chars, progress=progress)
     return _assemble(frame, docs, statuses, clf, pipeline, cues)
 
 
+#: Passages per task when scoring in several processes.
+_PARALLEL_CHUNK = 1000
+_WORKER: dict = {}
+
+
+def _worker_init(clf, nlp) -> None:
+    _WORKER["clf"], _WORKER["nlp"] = clf, nlp
+
+
+def _worker_score(texts: list, text: str, batch_size: int, max_chars: int, cues: bool) -> pd.DataFrame:
+    frame = pd.DataFrame({text: pd.Series(texts, dtype=object)})
+    out = score(frame, text, model=_WORKER["clf"], nlp=_WORKER["nlp"], n_process=1, batch_size=batch_size,
+                max_chars=max_chars, progress=False, cues=cues)
+    return out.drop(columns=[text])
+
+
+def _score_parallel(frame, text, clf, nlp, n_process, batch_size, max_chars, progress, cues) -> pd.DataFrame:
+    """Score in ``n_process`` worker processes, each parsing *and* scoring its chunks.
+
+    Only the small score columns travel back (not spaCy Docs), which is what makes
+    a second process pay off. Workers get the model once, when they start.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    texts = list(frame[text])
+    chunks = [texts[i : i + _PARALLEL_CHUNK] for i in range(0, len(texts), _PARALLEL_CHUNK)]
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    if progress is None:
+        import sys
+
+        progress = len(texts) >= 2000 and sys.stderr.isatty()
+    with ProcessPoolExecutor(n_process, mp_context=mp.get_context(method), initializer=_worker_init,
+                             initargs=(clf, nlp)) as pool:
+        futures = [pool.submit(_worker_score, c, text, batch_size, max_chars, cues) for c in chunks]
+        parts = []
+        with tqdm(total=len(texts), disable=not progress, unit="passage") as bar:
+            for f, c in zip(futures, chunks):
+                parts.append(f.result())
+                bar.update(len(c))
+    scored = pd.concat(parts, ignore_index=True)
+    scored.index = frame.index
+    dup = [c for c in scored.columns if c in frame.columns]
+    if dup:
+        frame = frame.rename(columns={c: f"input_{c}" for c in dup})
+    return pd.concat([frame, scored], axis=1)
+
+
 def _assemble(frame: pd.DataFrame, docs, statuses, clf, pipeline, with_cues: bool) -> pd.DataFrame:
     statuses = list(statuses)
-    for i, d in enumerate(docs):
-        if d is not None and statuses[i] == "ok" and looks_non_english(d):
+    for i, d in enumerate(docs):  # out of scope outweighs truncated (both are scored)
+        if d is not None and statuses[i] in ("ok", "truncated") and looks_non_english(d):
             statuses[i] = "non_english"
     families = pipeline.get_pipe("kmlang_cues").families
     cue_cols = extract_cue_dict(docs, families)

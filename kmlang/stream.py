@@ -6,13 +6,22 @@ written to a temporary name and renamed when complete, so a crash (even
 SIGKILL) leaves only whole parts behind. ``resume=True`` counts the rows in the
 whole parts, skips that many input rows, and goes on. When every chunk is done
 the parts are joined into ``OUTPUT`` (written to a temporary name, then renamed),
-so a file with the output's name is always complete.
+so a file with the output's name is always complete. The part folder is then
+renamed away before it is deleted, so a crash during the clean-up cannot leave a
+half-deleted folder that a later ``resume`` would trust. ``run.json`` in the part
+folder records the input and the settings that shape the output; ``resume``
+refuses a folder written with others.
+
+CSV parts each carry their header; the join writes the union of the parts'
+columns (chunks of JSON Lines or Slack input need not have the same fields), so
+no value ends up under another column's name.
 
 Memory stays constant: one chunk of input and one part of output at a time.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -25,9 +34,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .cues import parse
 from .nlp import DEFAULT_MAX_CHARS, get_nlp
-from .scoring import _assemble, resolve_model
+from .scoring import _assemble, resolve_model, score
 
 __all__ = ["score_file", "OUTPUT_FORMATS", "write_frame"]
 
@@ -96,6 +104,8 @@ def _join(parts: list[tuple[int, int, Path]], out: Path, fmt: str) -> None:
                     if name not in table.column_names:
                         table = table.append_column(name, pa.nulls(len(table), schema.field(name).type))
                 writer.write_table(table.select(schema.names).cast(schema))
+    elif fmt == "csv":
+        _join_csv(parts, tmp)
     else:
         with tmp.open("wb") as dst:
             for _, _, p in parts:
@@ -104,6 +114,46 @@ def _join(parts: list[tuple[int, int, Path]], out: Path, fmt: str) -> None:
             dst.flush()
             os.fsync(dst.fileno())
     os.replace(tmp, out)
+
+
+def _csv_header(path: Path) -> tuple[list[str], int]:
+    """The column names of a CSV part and the length in bytes of its header record."""
+    consumed: list[str] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        def lines():
+            for line in fh:
+                consumed.append(line)
+                yield line
+        header = next(csv.reader(lines()), [])
+    return header, len("".join(consumed).encode("utf-8"))
+
+
+def _join_csv(parts: list[tuple[int, int, Path]], tmp: Path) -> None:
+    """Join CSV parts (each with a header) under the union of their columns."""
+    heads = [_csv_header(p) for _, _, p in parts]
+    columns = list(dict.fromkeys(c for head, _ in heads for c in head))
+    with tmp.open("wb") as dst:
+        dst.write(pd.DataFrame(columns=columns).to_csv(index=False).encode("utf-8"))
+        for (_, _, p), (head, size) in zip(parts, heads, strict=True):
+            if head == columns:  # the usual case: copy the rows as they are
+                with p.open("rb") as src:
+                    src.seek(size)
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                continue
+            for block in pd.read_csv(p, dtype=str, keep_default_na=False, chunksize=10_000):
+                rows = block.reindex(columns=columns, fill_value="")
+                dst.write(rows.to_csv(index=False, header=False).encode("utf-8"))
+        dst.flush()
+        os.fsync(dst.fileno())
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def score_file(input: str | Path, output: str | Path, *, format: str | None = None, model=None,
@@ -144,19 +194,27 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
     output = Path(output)
     fmt = _out_format(output)
     partial = output.with_name(output.name + ".partial")
+    finished = output.with_name(output.name + ".partial.done")
+    if finished.exists():  # a finished run's parts, left by a crash during the clean-up
+        shutil.rmtree(finished)
     if partial.exists() and not resume:
         warnings.warn(f"Discarding an unfinished earlier run in {partial} (use resume=True / --resume to "
                       "continue it instead).", stacklevel=2)
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
-    meta = {"input": str(Path(input).resolve()), "format": format, "columns": columns, "output_format": fmt}
+    meta = {"input": str(Path(input).resolve()), "format": format, "columns": columns, "output_format": fmt,
+            "keep_text": keep_text, "max_chars": max_chars, "errors": errors}
     meta_file = partial / "run.json"
     if meta_file.exists():
         old = json.loads(meta_file.read_text(encoding="utf-8"))
+        if old.get("input") != meta["input"]:
+            raise ValueError(f"{partial} belongs to another run ({old.get('input')}); delete it or drop --resume")
         if old != meta:
-            raise ValueError(f"{partial} belongs to another run ({old['input']}); delete it or drop --resume")
+            diff = ", ".join(f"{k}={old.get(k)!r}" for k in meta if old.get(k) != meta[k])
+            raise ValueError(f"{partial} belongs to another run of this input, with {diff}; resume with "
+                             "the same settings, or delete it or drop --resume")
     else:
-        meta_file.write_text(json.dumps(meta), encoding="utf-8")
+        _write_atomic(meta_file, json.dumps(meta))
     done = _parts(partial)
     n_done = sum(n for _, n, _ in done)
     clf = resolve_model(model)
@@ -169,16 +227,15 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
     index = len(done)
     rows = n_done
     for chunk in chunks:
-        docs, statuses = parse(list(chunk["text"]), pipeline, n_process=n_process, batch_size=batch_size,
-                               max_chars=max_chars, progress=False)
-        scored = _assemble(chunk, docs, statuses, clf, pipeline, False)
+        scored = score(chunk, "text", model=clf, nlp=nlp, n_process=n_process, batch_size=batch_size,
+                       max_chars=max_chars, progress=False)
         if not keep_text:
             scored = scored.drop(columns=["text"])
         for s, c in scored["status"].value_counts().items():
             status_counts[s] = status_counts.get(s, 0) + int(c)
         name = f"part-{index:06d}-{len(scored)}.{fmt}"
         tmp = partial / (name + ".tmp")
-        write_frame(scored, tmp, fmt, header=(index == 0))
+        write_frame(scored, tmp, fmt)
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, partial / name)
@@ -192,5 +249,6 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
         write_frame(empty, partial / f"part-000000-0.{fmt}", fmt)
         parts = _parts(partial)
     _join(parts, output, fmt)
-    shutil.rmtree(partial)
+    os.replace(partial, finished)  # one atomic step: no half-deleted part folder
+    shutil.rmtree(finished)
     return {"rows": rows, "resumed_from": n_done, "status": status_counts, "output": str(output)}

@@ -176,6 +176,22 @@ def test_broken_csv_skip_reads_good_rows_and_reports_bad_ones():
     assert "unexpected end of data" in skipped[1]["reason"]
 
 
+def test_unparseable_timestamps_are_nat_counted_and_warned(tmp_path):
+    path = tmp_path / "times.csv"
+    path.write_text("text,timestamp\na,2023-01-01T00:00:00Z\nb,sometime soon\nc,1690000000000\n",
+                    encoding="utf-8")
+    with pytest.warns(UserWarning, match="1 timestamp"):
+        df = read(path)
+    assert pd.isna(df["timestamp"][1])
+    assert df["timestamp"][2] == utc("2023-07-22 04:26:40")  # epoch milliseconds
+    assert df.attrs["unparsed_timestamps"] == 1
+
+
+def test_a_folder_for_a_file_format_is_a_reader_error():
+    with pytest.raises(ReaderError, match="is a folder"):
+        read(FIX / "slack", format="csv")
+
+
 def test_empty_csv_is_a_reader_error(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")
@@ -407,6 +423,14 @@ def test_mbox_bodies(mail):
     # mboxrd ">From" unescaped, "--" signature cut
     assert text[6] == ("Here is the rota for next week.\n\n"
                        "From 9:00 to 17:00 the desk is covered by the whole team.")
+
+
+def test_mail_cleaning_keeps_own_text_that_mentions_writing():
+    from kmlang.readers.mbox import clean_body
+
+    body = ("Here is what I wrote:\nthe plan\n\nBob Smith wrote:\n> quoted\nMy reply.\n"
+            "On Tue, 3 Mar 2020, Ann <ann@example.org>\nwrote:\n> more quote\n-- \nsig")
+    assert clean_body(body) == "Here is what I wrote:\nthe plan\n\nMy reply."
 
 
 def test_not_an_mbox_is_a_reader_error(tmp_path):

@@ -1,21 +1,16 @@
 """kmlang's command line (Typer). Each command is a thin wrapper over a library function.
 
-Run ``kmlang --help``.
+Run ``kmlang --help``. Importing this package registers every command on ``app``
+(the command modules import their heavy dependencies only when run).
 """
 
 from __future__ import annotations
 
+from . import aggregate, demo, evaluate, explain, report, score, suggest, train  # noqa: F401
 from ._app import app
 
 
 def main() -> None:
-    from . import demo, evaluate, explain, score, train  # noqa: F401  (register commands)
-
-    for optional in ("report", "suggest", "aggregate"):
-        try:
-            __import__(f"kmlang.cli.{optional}")
-        except ImportError:  # pragma: no cover - command not available in this build
-            pass
     app()
 
 

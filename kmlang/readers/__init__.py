@@ -46,7 +46,7 @@ FORMATS: Mapping[str, str] = MappingProxyType({
 TABULAR = frozenset({"csv", "tsv", "jsonl", "json", "parquet"})
 
 _FOLDER_FORMATS = frozenset({"stackexchange", "slack"})
-_ALIASES = {"ndjson": "jsonl", "mediawiki_xml": "mediawiki"}
+_ALIASES = {"ndjson": "jsonl"}
 _READ_CHUNK = 50_000
 
 Frames = Iterator[pd.DataFrame]

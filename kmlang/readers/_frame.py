@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
@@ -12,7 +14,7 @@ import pandas as pd
 from ._report import Report
 
 __all__ = ["STANDARD", "LABELS", "empty_frame", "standardise", "frames_from_records", "to_utc",
-           "as_label"]
+           "as_label", "load_json", "no_surrogates", "may_hold_surrogates"]
 
 #: The leading columns of every frame, in this order.
 STANDARD = ("text", "author", "doc_id", "timestamp", "id", "parent_id")
@@ -20,10 +22,43 @@ STANDARD = ("text", "author", "doc_id", "timestamp", "id", "parent_id")
 LABELS = ("author", "doc_id", "id", "parent_id")
 
 _TS_DTYPE = "datetime64[ns, UTC]"
+_NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
 _LOW, _HIGH = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def no_surrogates(value):
+    """Decoded JSON with lone surrogates (from escapes such as ``"\\ud800"``) as U+FFFD.
+
+    Such strings are not valid Unicode: they cannot be written as UTF-8, and
+    pandas' string columns refuse them.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {no_surrogates(k): no_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [no_surrogates(v) for v in value]
+    return value
+
+
+def load_json(text: str):
+    """``json.loads`` whose strings are valid Unicode (see :func:`no_surrogates`)."""
+    value = json.loads(text)
+    return no_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+def may_hold_surrogates(text: str) -> bool:
+    """Whether JSON ``text`` has an escape that may decode to a lone surrogate."""
+    return _SURROGATE_ESCAPE.search(text) is not None
+
+
 def _missing(value) -> bool:
+    if type(value) is str:
+        return False
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     return isinstance(value, float) and math.isnan(value)
@@ -31,6 +66,8 @@ def _missing(value) -> bool:
 
 def as_label(value) -> str | None:
     """A cell as an id/name string: ``None`` for missing, ``3.0`` as ``"3"``."""
+    if type(value) is str:
+        return value
     if _missing(value):
         return None
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
@@ -47,7 +84,13 @@ def _epoch(values: pd.Series) -> pd.Series:
     """
     nanos: list[int | None] = []
     for v in values:
-        d = Decimal(v.strip()) if isinstance(v, str) else Decimal(float(v))
+        if isinstance(v, str):
+            d = Decimal(v.strip())
+        else:
+            d = Decimal(int(v)) if isinstance(v, (int, np.integer)) else Decimal(float(v))
+        if not d.is_finite():
+            nanos.append(None)
+            continue
         size = abs(d)
         unit = 10**9 if size <= 1e11 else 10**6 if size <= 1e14 else 10**3 if size <= 1e17 else 1
         ns = int(d * unit)
@@ -78,9 +121,12 @@ def to_utc(values, report: Report | None = None) -> pd.Series:
         out[~present] = pd.NaT
     else:
         obj = s.astype(object)
-        numeric = pd.Series([isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
-                             or (isinstance(v, str) and _is_number(v)) for v in obj],
-                            index=s.index, dtype=bool) & present
+        if all(type(v) is str for v in obj[present]):  # the common case: all strings
+            numeric = obj.where(present, "").astype(str).str.fullmatch(_NUMBER) & present
+        else:
+            numeric = pd.Series([isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                                 or (isinstance(v, str) and _is_number(v)) for v in obj],
+                                index=s.index, dtype=bool) & present
         if numeric.any():
             out[numeric] = _epoch(obj[numeric])
         rest = present & ~numeric

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ReaderError
-from ._frame import frames_from_records
+from ._frame import frames_from_records, load_json
 from ._html import html_to_text
 from ._report import Report
 
@@ -30,7 +30,7 @@ SMALL_ACTION = 3
 
 def _topic(path: Path, report: Report) -> dict | None:
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        data = load_json(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as e:
         report.bad(f"not valid UTF-8 ({e.reason})", offset=e.start)
         return None

@@ -42,7 +42,8 @@ __all__ = ["split_mbox", "message_record", "clean_body", "iter_records", "iter_f
 _FROM_LINE = re.compile(rb"^From \S*.*\d:\d\d")
 _ESCAPED = re.compile(rb"^>+From ")  # mboxrd: one ">" was added when the message was stored
 _MSGID = re.compile(r"<[^<>\s]+>")
-_WROTE = re.compile(r"^\s*(?:On\b.*\bwrote|.{0,120}\bwrote)\s*:\s*$", re.I)
+_ON_WROTE = re.compile(r"^\s*On\b.{0,200}\bwrote\s*:\s*$")
+_WROTE = re.compile(r"^.{0,200}\bwrote\s*:\s*$", re.I)
 _ORIGINAL = re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.I)
 # Lotus Notes reply header: "Name <addr> on 01/30/2001 03:15:09 AM", then "To:"
 _NOTES = re.compile(r"^\S.* on \d{1,2}/\d{1,2}/\d{2,4} \d{1,2}:\d{2}(?::\d{2})? ?[AP]M\s*$")
@@ -161,16 +162,20 @@ def clean_body(text: str) -> str:
             break
         if _NOTES.match(line) and _next_text(lines, i).startswith("To:"):
             break
-        if line.lstrip().startswith(">"):
+        if line.lstrip().startswith(">") or _ON_WROTE.match(line):
             continue
-        if _WROTE.match(line):
-            continue
-        nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        if (line.lstrip().startswith("On ") and _WROTE.match(nxt)
-                and not line.rstrip().endswith((".", "?", "!"))):
+        after = _next_text(lines, i)
+        if _WROTE.match(line) and (after.startswith(">") or _opens_on(lines[i - 1] if i else "")):
+            continue  # "<name> wrote:" above a quote, or the 2nd line of "On ..."
+        if _opens_on(line) and _WROTE.match(lines[i + 1] if i + 1 < len(lines) else ""):
             continue  # "On <date>, <name>" with "<address> wrote:" on the next line
         kept.append(line)
     return tidy("\n".join(kept))
+
+
+def _opens_on(line: str) -> bool:
+    """The first line of an attribution broken over two lines ("On Tue, 3 Mar ...")."""
+    return line.lstrip().startswith("On ") and not line.rstrip().endswith((".", "?", "!", ":"))
 
 
 def _next_text(lines: list[str], i: int) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from ..errors import ReaderError
-from ._frame import frames_from_records
+from ._frame import frames_from_records, load_json
 from ._report import Report
 from ._zip import Tree, open_tree
 
@@ -73,7 +73,7 @@ def slack_to_text(text: str, users: dict[str, str]) -> str:
 
 def _load(tree: Tree, name: str, report: Report):
     try:
-        return json.loads(tree.read(name).decode("utf-8-sig"))
+        return load_json(tree.read(name).decode("utf-8-sig"))
     except UnicodeDecodeError as e:
         report.bad(f"not valid UTF-8 ({e.reason})", file=tree.label(name), offset=e.start)
     except json.JSONDecodeError as e:

@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ReaderError
-from ._frame import STANDARD, batched, standardise
+from ._frame import (STANDARD, batched, load_json, may_hold_surrogates, no_surrogates,
+                     standardise)
 from ._report import Report
 
 __all__ = ["TEXT_NAMES", "resolve_columns", "apply_columns", "detect_encoding", "iter_csv",
@@ -169,16 +170,17 @@ def iter_csv(path: Path, report: Report, chunksize: int, columns: Mapping[str, s
             if len(row) > width:
                 report.bad(f"expected {width} fields, found {len(row)}", line=line)
                 continue
-            yield line, row + [""] * (width - len(row))
+            yield line, row if len(row) == width else row + [""] * (width - len(row))
 
     used = set(mapping.values())
+    name = path.name
     for batch in batched(good(), chunksize):
-        df = pd.DataFrame([[v if v != "" else None for v in row] for _, row in batch],
-                          columns=header, dtype=object)
+        df = pd.DataFrame([row for _, row in batch], columns=header, dtype=object)
+        df = df.where(df != "", None)
         for col in header:
             if col not in used:
                 df[col] = _infer(df[col])
-        ids = [f"{path.name}:{line}" for line, _ in batch]
+        ids = [f"{name}:{line}" for line, _ in batch]
         yield standardise(apply_columns(df, mapping), ids, report)
 
 
@@ -208,7 +210,7 @@ def _jsonl_records(path: Path, report: Report) -> Iterator[tuple[str, dict]]:
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw.decode("utf-8"))
+                record = load_json(raw.decode("utf-8"))
             except UnicodeDecodeError as e:
                 report.bad(f"line is not valid UTF-8 ({e.reason} at byte {e.start})", line=number)
                 continue
@@ -244,6 +246,7 @@ def _json_array(path: Path, report: Report) -> Iterator[tuple[str, dict]]:
         report.bad(f"file is not valid UTF-8 ({e.reason})", offset=e.start)
         return
     decoder = json.JSONDecoder()
+    fix = may_hold_surrogates(text)
     ws = " \t\r\n"
     i = len(text) - len(text.lstrip(ws))
     if not text[i:i + 1] == "[":
@@ -265,7 +268,7 @@ def _json_array(path: Path, report: Report) -> Iterator[tuple[str, dict]]:
             return
         number += 1
         if isinstance(record, dict):
-            yield f"{path.name}:{number}", record
+            yield f"{path.name}:{number}", no_surrogates(record) if fix else record
         else:
             line, col = _line_of(text, i)
             report.bad(f"array element {number} is {type(record).__name__}, not an object",
