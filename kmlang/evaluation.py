@@ -6,28 +6,62 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from .cues import cues as cue_frame
 from .shifts import TARGETS
 
-__all__ = ["evaluate", "macro_f1_table", "pronoun_ratio_predict", "load_eval_set", "BowBaseline"]
+__all__ = ["evaluate", "evaluation_report", "MIN_NONZERO_FOR_MEAN", "macro_f1_table", "pronoun_ratio_predict", "load_eval_set", "BowBaseline"]
+
+
+#: A shift counts in the mean shift macro-F1 when the gold labels have at least this many non-zero labels.
+MIN_NONZERO_FOR_MEAN = 5
+
+
+def _scored_shifts(truth: pd.DataFrame, targets) -> list[str]:
+    return [t for t in targets if t != "overall" and int((truth[t].astype(int) != 0).sum()) >= MIN_NONZERO_FOR_MEAN]
 
 
 def macro_f1_table(truth: pd.DataFrame, pred: pd.DataFrame, targets=TARGETS) -> pd.Series:
-    """Macro-F1 for each target, plus ``mean_shift`` (mean over the eleven shifts).
+    """Macro-F1 for each target, plus ``mean_shift``.
 
-    As scikit-learn's default, the macro average runs over the classes that occur in
-    the truth or the predictions: a shift that is 0 everywhere and predicted 0
+    As scikit-learn's default (``f1_score(gold, pred, average="macro",
+    zero_division=0)``), the macro average runs over the classes that occur in the
+    gold labels or the predictions: a shift that is 0 everywhere and predicted 0
     everywhere scores 1.0, and one spurious non-zero prediction halves it.
+    ``mean_shift`` is the mean over the shifts with at least
+    :data:`MIN_NONZERO_FOR_MEAN` non-zero gold labels.
     """
     vals = {t: f1_score(truth[t].astype(int), pred[t].astype(int), average="macro", zero_division=0)
             for t in targets}
-    shifts = [t for t in targets if t != "overall"]
+    shifts = _scored_shifts(truth, targets)
     vals["mean_shift"] = float(np.mean([vals[t] for t in shifts])) if shifts else float("nan")
     return pd.Series(vals)
+
+
+def evaluation_report(truth: pd.DataFrame, pred: pd.DataFrame, targets=TARGETS) -> dict:
+    """Per target accuracy, macro-F1, support per class and confusion matrix (rows gold -1/0/+1).
+
+    Shape: ``{"n", "overall": {...}, "shifts": {"<id>": {...}}, "mean_shift_macro_f1",
+    "mean_shift_over": [ids]}`` with each ``{...}`` holding ``accuracy``, ``macro_f1``,
+    ``support`` ({"-1", "0", "1"}) and ``confusion``.
+    """
+    from sklearn.metrics import accuracy_score, confusion_matrix
+
+    def one(t):
+        g, p = truth[t].astype(int).to_numpy(), pred[t].astype(int).to_numpy()
+        return {"accuracy": round(float(accuracy_score(g, p)), 4),
+                "macro_f1": round(float(f1_score(g, p, average="macro", zero_division=0)), 4),
+                "support": {str(c): int((g == c).sum()) for c in (-1, 0, 1)},
+                "confusion": confusion_matrix(g, p, labels=[-1, 0, 1]).tolist()}
+
+    shifts = {t: one(t) for t in targets if t != "overall"}
+    over = _scored_shifts(truth, targets)
+    return {"n": int(len(truth)), "overall": one("overall") if "overall" in targets else None, "shifts": shifts,
+            "mean_shift_macro_f1": round(float(np.mean([shifts[t]["macro_f1"] for t in over])), 4) if over else None,
+            "mean_shift_over": over}
 
 
 def pronoun_ratio_predict(texts, targets=TARGETS) -> pd.DataFrame:
@@ -40,13 +74,13 @@ def pronoun_ratio_predict(texts, targets=TARGETS) -> pd.DataFrame:
 
 
 class BowBaseline:
-    """Bag-of-words logistic regression per target (scikit-learn's plain text tokenizer)."""
+    """TF-IDF word 1-2 grams + logistic regression per target (scikit-learn's tokenizer; no cues)."""
 
-    def __init__(self, C: float = 1.0):
+    def __init__(self, C: float = 4.0):
         self.C = C
 
     def fit(self, texts, Y: pd.DataFrame, targets=TARGETS):
-        self.vec_ = CountVectorizer(ngram_range=(1, 2), min_df=2, binary=True)
+        self.vec_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
         X = self.vec_.fit_transform(list(texts))
         self.models_ = {}
         for t in targets:
@@ -68,19 +102,25 @@ def load_eval_set(path: str | Path) -> pd.DataFrame:
     return label_frame(read_label_file(path))
 
 
-def evaluate(model, data: pd.DataFrame, *, baselines: bool = True, train: pd.DataFrame | None = None,
-             text: str = "text") -> pd.DataFrame:
-    """Macro-F1 per target (rows) for the model and, optionally, the baselines (columns).
-
-    ``data`` has the text column and one column per target. The bag-of-words
-    baseline needs ``train`` (a frame of the same shape) to be fitted on.
-    """
+def predict_labels(model, texts, *, nlp=None) -> pd.DataFrame:
+    """The model's labels (unscored rows as 0), one column per target."""
     from .scoring import score
 
+    scored = score(pd.Series(list(texts), dtype=object), model=model, nlp=nlp)
+    return pd.DataFrame({t: scored[f"{t}_label"].fillna(0).astype(int) for t in TARGETS})
+
+
+def evaluate(model, data: pd.DataFrame, *, baselines: bool = True, train: pd.DataFrame | None = None,
+             text: str = "text", nlp=None) -> pd.DataFrame:
+    """Macro-F1 per target (rows) for the model and, optionally, the baselines (columns).
+
+    ``data`` has the text column and one column per target. The TF-IDF baseline
+    needs ``train`` (a frame of the same shape) to be fitted on. ``nlp`` parses
+    with another pipeline (e.g. the syntax path).
+    """
     truth = data[list(TARGETS)].astype(int).reset_index(drop=True)
     texts = data[text].reset_index(drop=True)
-    scored = score(texts, model=model)
-    pred = pd.DataFrame({t: scored[f"{t}_label"].fillna(0).astype(int) for t in TARGETS})
+    pred = predict_labels(model, texts, nlp=nlp)
     table = {"kmlang": macro_f1_table(truth, pred)}
     if baselines:
         table["always_neutral"] = macro_f1_table(truth, pd.DataFrame({t: np.zeros(len(truth), int) for t in TARGETS}))

@@ -58,9 +58,13 @@ def label_frame(records: list[dict]) -> pd.DataFrame:
     rows = []
     for r in records:
         row = {k: v for k, v in r.items() if k != "labels"}
-        for s in SHIFT_IDS:
-            row[s] = int(r["labels"][s])
-        row["overall"] = int(r["overall"])
+        labels = r.get("labels") or {}
+        for s in [*SHIFT_IDS, "overall"]:
+            v = labels.get(s) if s != "overall" else r.get("overall")
+            if v not in (-1, 0, 1):
+                raise ValueError(f"Record {r.get('id', '?')!r}: label {s!r} is {v!r}; every shift and "
+                                 "'overall' needs -1, 0 or 1 (fill in the labels of suggested passages first)")
+            row[s] = int(v)
         rows.append(row)
     df = pd.DataFrame(rows)
     for col in ("tags", "corpus_id", "draw", "doc_id", "note"):

@@ -77,9 +77,11 @@ class PolarityClassifier(ClassifierMixin, BaseEstimator):
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         self.base_ = self._base().fit(X, y, sample_weight=sw)
         self.calibrator_ = None
+        self.oof_proba_ = None
         _, counts = np.unique(y, return_counts=True)
         folds = min(self.calibration_cv, int(counts.min()))
         if self.calibration is None or folds < 2:
+            self._compact()
             return self
         if self.calibration != "vector":
             raise ValueError(f"calibration must be 'vector' or None, got {self.calibration!r}")
@@ -87,14 +89,23 @@ class PolarityClassifier(ClassifierMixin, BaseEstimator):
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         for tr, te in splitter.split(np.zeros(len(y)), y):
             if len(np.unique(y[tr])) < len(self.classes_):
+                self._compact()
                 return self
             m = self._base().fit(X[tr], y[tr], sample_weight=None if sw is None else sw[tr])
             oof[te] = self._logits(m, X[te])
         cw = np.ones(len(y)) if calibration_weight is None else np.asarray(calibration_weight, dtype=float)
         if len(np.unique(y[cw > 0])) < len(self.classes_):
             cw = np.where(cw > 0, cw, 1e-3)
-        self.calibrator_ = LogisticRegression(C=100.0, max_iter=self.max_iter, solver="newton-cg").fit(oof, y, sample_weight=cw)
+        self.calibrator_ = LogisticRegression(C=100.0, max_iter=self.max_iter, solver="newton-cg")
+        self.calibrator_.fit(oof, y, sample_weight=cw)
+        #: calibrated out-of-fold probabilities of the training rows (used to tune label thresholds)
+        self.oof_proba_ = self.calibrator_.predict_proba(oof)
+        self._compact()
         return self
+
+    def _compact(self) -> None:
+        """Store the feature weights as float32 (halves the model file; scores change < 1e-6)."""
+        self.base_.coef_ = self.base_.coef_.astype(np.float32)
 
     @staticmethod
     def _logits(model: LogisticRegression, X) -> np.ndarray:
@@ -108,7 +119,7 @@ class PolarityClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "classes_")
         if self.base_ is None:
             raise ValueError("A one-class model has no coefficients")
-        coef, b = self.base_.coef_, self.base_.intercept_
+        coef, b = self.base_.coef_.astype(np.float64), self.base_.intercept_
         if coef.shape[0] == 1:
             coef = np.vstack([-coef / 2, coef / 2])
             b = np.array([-b[0] / 2, b[0] / 2])
@@ -203,6 +214,17 @@ def _full_proba(est, F) -> np.ndarray:
     return full
 
 
+def _full_oof(est) -> np.ndarray | None:
+    """The calibrated out-of-fold probabilities of a fitted PolarityClassifier, columns -1, 0, +1."""
+    if getattr(est, "oof_proba_", None) is None:
+        return None
+    p = est.oof_proba_
+    full = np.zeros((p.shape[0], 3))
+    for j, c in enumerate(est.classes_):
+        full[:, int(c) + 1] = p[:, j]
+    return full
+
+
 def _oof_proba(base, F, Y, targets, folds, seed, sample_weight=None, calibration_weight=None):
     """Out-of-fold probabilities per target (folds stratified on ``overall`` when present)."""
     strat = Y["overall"].to_numpy() if "overall" in Y.columns else np.zeros(len(Y))
@@ -248,8 +270,9 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
     thresholds : {"cv", None}
         How a label is decided from the probabilities. ``None``: the most probable
         class. ``"cv"``: per target, a minimum probability for -1 and for +1, chosen
-        to maximise macro-F1 on out-of-fold predictions (``threshold_cv`` folds) of
-        the rows given by ``tune_mask`` in :meth:`fit` (kmlang tunes on real
+        to maximise macro-F1 on the calibrated out-of-fold predictions (the
+        calibration folds; ``threshold_cv`` folds when uncalibrated) of the rows
+        given by ``tune_mask`` in :meth:`fit` (kmlang tunes on real
         passages, so labels follow the base rates of real text). Positions and
         relevances do not depend on the thresholds.
     threshold_cv : int
@@ -313,7 +336,10 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         self.estimators_ = _fit_targets(base, F, Y, targets, **fit_kw)
         self.thresholds_ = {t: (0.0, 0.0) for t in targets}
         if self.thresholds == "cv":
-            oof = _oof_proba(base, F, Y, targets, self.threshold_cv, self.random_state, **fit_kw)
+            oof = {t: _full_oof(est) for t, est in self.estimators_.items()}
+            missing = [t for t, p in oof.items() if p is None]
+            if missing:  # uncalibrated targets: out-of-fold fits of their own
+                oof.update(_oof_proba(base, F, Y, missing, self.threshold_cv, self.random_state, **fit_kw))
             mask = np.ones(len(Y), bool) if tune_mask is None else np.asarray(tune_mask, bool)
             self.thresholds_ = {}
             for t in targets:
@@ -324,6 +350,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
                 if np.mean(yt == 1) < self.min_pole_prevalence:
                     tp = max(tp, self.rare_pole_floor)
                 self.thresholds_[t] = (float(tn), float(tp))
+            for est in self.estimators_.values():  # not needed after tuning; keeps the model file small
+                est.oof_proba_ = None
         elif self.thresholds is not None:
             raise ValueError(f"thresholds must be 'cv' or None, got {self.thresholds!r}")
         self.targets_ = targets

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 import kmlang
 import kmlang.persist
+import kmlang.scoring
 import kmlang.stream as stream
 from kmlang._input import MAX_RUN_CHARS, SCORED_STATUSES, clean_text
 from kmlang.aggregation import DEFAULT_STATUSES, combine_partials, partial_aggregate
@@ -365,7 +366,7 @@ def scored_pool(model):
 
 
 timestamps = st.one_of(
-    st.none(), st.just(pd.NaT), st.just("not a date"),
+    st.none(), st.just(pd.NaT),
     st.datetimes(min_value=pd.Timestamp("2020-01-01").to_pydatetime(),
                  max_value=pd.Timestamp("2024-12-31").to_pydatetime()).map(str),
     st.datetimes(min_value=pd.Timestamp("2020-01-01").to_pydatetime(),
@@ -457,7 +458,7 @@ def test_aggregate_nan_scores(scored_pool):
     [None] * 6,
     ["2024-01-05 10:00"] * 3 + ["2024-02-05 10:00"] * 3,                      # naive
     ["2024-01-05T10:00:00+02:00", "2024-01-06 10:00", None, "2024-02-05T10:00:00Z",
-     "garbage", pd.Timestamp("2024-02-07", tz="UTC")],                       # mixed
+     "", pd.Timestamp("2024-02-07", tz="UTC")],                              # mixed
     [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-05", tz="Asia/Tokyo"), pd.NaT,
      "2024-03-01", 1_704_067_200, None],                                       # mixed objects
 ])
@@ -470,6 +471,12 @@ def test_aggregate_and_trend_with_messy_timestamps(scored_pool, stamps):
         tr = kmlang.trend(df, by="author", freq="M", min_passages=1)
     assert out["n_passages"].sum() + out.attrs["missing_timestamp"] == 6
     assert len(tr.periods) == len(out)
+
+
+def test_aggregate_with_a_timestamp_that_is_not_one_says_so(scored_pool):
+    df = scored_pool.iloc[:3].assign(author="a", timestamp=["2024-01-01", "garbage", None])
+    with pytest.raises(ValueError, match="'timestamp' holds values that are not timestamps"):
+        kmlang.aggregate(df, by="author", freq="M", min_passages=1)
 
 
 # --------------------------------------------------------------------------- readers
@@ -832,7 +839,8 @@ def test_crash_after_all_parts_before_the_output_resumes_by_joining_only(tmp_pat
     def no_parse(*args, **kwargs):
         raise AssertionError("resume re-scored rows that were already done")
 
-    monkeypatch.setattr(stream, "parse", no_parse)
+    for module, name in [(stream, "parse"), (stream, "score"), (kmlang.scoring, "parse")]:
+        monkeypatch.setattr(module, name, no_parse, raising=False)
     summary = score_file(src, out, chunksize=20, resume=True, progress=False)
     assert summary["rows"] == 60 and summary["resumed_from"] == 60
     assert out.read_bytes() == ref.read_bytes()
@@ -903,13 +911,11 @@ def test_sigkill_during_the_final_join_then_resume(tmp_path, model):
     ref = tmp_path / "ref.parquet"
     score_file(src, ref, chunksize=1, progress=False)
     out = tmp_path / "out.parquet"
-    caught = _kill_during_join(src, out)
-    if caught:
-        assert not out.exists()  # killed mid-join: no complete-looking output
+    assert _kill_during_join(src, out), "the run ended before its join could be interrupted"
+    assert not out.exists()  # killed mid-join: no complete-looking output
+    assert out.with_name(out.name + ".tmp").exists()
     summary = score_file(src, out, chunksize=1, resume=True, progress=False)
-    assert summary["rows"] == 120
-    if caught:
-        assert summary["resumed_from"] == 120
+    assert summary["rows"] == 120 and summary["resumed_from"] == 120  # only joined
     pd.testing.assert_frame_equal(_read_out(out), _read_out(ref))
 
 

@@ -140,3 +140,35 @@ def test_empty_input_writes_header_only(tmp_path):
         assert "empty" in str(e).lower() or "no " in str(e).lower()
         return
     assert out.read_text(encoding="utf-8").startswith("text")
+
+
+def test_cli_end_to_end_on_5000_real_passages(tmp_path, shared):
+    src = tmp_path / "se.jsonl"
+    with (shared / "corpora" / "stackexchange.jsonl").open(encoding="utf-8") as fh, src.open("w") as out:
+        for line, _ in zip(fh, range(5000)):
+            out.write(line)
+    scores = tmp_path / "scores.parquet"
+    runner = CliRunner()
+    res = runner.invoke(app, ["score", str(src), "-o", str(scores), "--quiet"])
+    assert res.exit_code == 0, res.output
+    df = pd.read_parquet(scores)
+    assert len(df) == 5000 and df["id"].is_unique
+    assert (df["status"].isin(["ok", "truncated", "non_english"])).all()
+    by_author = tmp_path / "by_author.csv"
+    res = runner.invoke(app, ["aggregate", str(scores), "--by", "author", "-o", str(by_author)])
+    assert res.exit_code == 0, res.output
+    agg = pd.read_csv(by_author)
+    assert agg["n_passages"].min() >= 5 and {"overall", "overall_lo", "overall_hi"} <= set(agg.columns)
+    monthly = tmp_path / "monthly.csv"
+    res = runner.invoke(app, ["aggregate", str(scores), "--by", "none", "--freq", "M", "-o", str(monthly)])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(monthly)) > 3
+
+
+def test_real_stackexchange_export_scores(shared):
+    import kmlang
+
+    df = kmlang.read(shared / "corpora" / "exports" / "stackexchange_conlang_meta")
+    scores = kmlang.score(df)
+    assert len(scores) == len(df) > 100
+    assert scores["timestamp"].dt.tz is not None
