@@ -30,7 +30,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _VISIBLE = re.compile("[^\\s\x00-\x08\x0e-\x1f\x7f\u00ad\u034f\u061c\u115f\u1160\u17b4"
                       "\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164"
                       "\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]")
-_LONG_RUN = re.compile(r"\S{%d}(?=\S)" % MAX_RUN_CHARS)
+_LONG_RUN = re.compile(rf"\S{{{MAX_RUN_CHARS}}}(?=\S)")
 
 
 def as_frame(data, text: str = "text") -> pd.DataFrame:

@@ -18,8 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ReaderError
-from ._frame import (STANDARD, batched, load_json, may_hold_surrogates, no_surrogates,
-                     standardise)
+from ._frame import STANDARD, batched, load_json, may_hold_surrogates, no_surrogates, standardise
 from ._report import Report
 
 __all__ = ["TEXT_NAMES", "resolve_columns", "apply_columns", "detect_encoding", "iter_csv",
