@@ -11,6 +11,7 @@ from spacy.language import Language
 from tqdm.auto import tqdm
 
 from ._input import as_frame, clean_text
+from ._parallel import CHUNK
 from .nlp import DEFAULT_MAX_CHARS, get_nlp
 
 __all__ = ["cues", "extract_cue_dict", "cue_columns"]
@@ -62,6 +63,11 @@ def parse(texts: list, nlp: Language, *, n_process: int = 1, batch_size: int = 2
     return docs, statuses
 
 
+def _worker_cues(texts: list, *, nlp, batch_size: int, max_chars: int) -> pd.DataFrame:
+    return cues(texts, "text", nlp=nlp, batch_size=batch_size, max_chars=max_chars, progress=False).drop(
+        columns=["text"])
+
+
 def cues(data, text: str = "text", *, nlp: str | Path | Language | None = None, n_process: int = 1,
          batch_size: int = 256, max_chars: int = DEFAULT_MAX_CHARS, progress: bool | None = None) -> pd.DataFrame:
     """Cue counts and rates for each passage.
@@ -90,6 +96,13 @@ def cues(data, text: str = "text", *, nlp: str | Path | Language | None = None, 
         (``status`` ``missing``, ``not_a_string``, ``empty``) have NaN counts.
     """
     frame = as_frame(data, text)
+    if n_process > 1 and len(frame) >= 2 * CHUNK and not isinstance(nlp, Language):
+        from ._parallel import run_chunks
+
+        state = {"nlp": nlp, "batch_size": batch_size, "max_chars": max_chars}
+        feats = run_chunks(_worker_cues, list(frame[text]), n_process, state, progress=progress)
+        feats.index = frame.index
+        return pd.concat([frame, feats], axis=1)
     pipeline = get_nlp(nlp)
     families = pipeline.get_pipe("kmlang_cues").families
     docs, statuses = parse(list(frame[text]), pipeline, n_process=n_process, batch_size=batch_size,

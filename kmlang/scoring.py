@@ -11,6 +11,7 @@ from spacy.language import Language
 from ._input import as_frame
 from .cues import extract_cue_dict, parse
 from .language import looks_non_english
+from ._parallel import CHUNK
 from .nlp import DEFAULT_MAX_CHARS, get_nlp
 from .shifts import TARGETS
 
@@ -98,7 +99,7 @@ def score(data, text: str = "text", *, model=None, nlp: str | Path | Language | 
     """
     frame = as_frame(data, text)
     clf = resolve_model(model)
-    if n_process > 1 and len(frame) >= 2 * _PARALLEL_CHUNK and (nlp is None or not isinstance(nlp, Language)):
+    if n_process > 1 and len(frame) >= 2 * CHUNK and (nlp is None or not isinstance(nlp, Language)):
         return _score_parallel(frame, text, clf, nlp, n_process, batch_size, max_chars, progress, cues)
     pipeline = get_nlp(nlp if nlp is not None else clf.featurizer_.nlp)
     docs, statuses = parse(list(frame[text]), pipeline, n_process=n_process, batch_size=batch_size,
@@ -106,49 +107,20 @@ def score(data, text: str = "text", *, model=None, nlp: str | Path | Language | 
     return _assemble(frame, docs, statuses, clf, pipeline, cues)
 
 
-#: Passages per task when scoring in several processes.
-_PARALLEL_CHUNK = 1000
-_WORKER: dict = {}
-
-
-def _worker_init(clf, nlp) -> None:
-    _WORKER["clf"], _WORKER["nlp"] = clf, nlp
-
-
-def _worker_score(texts: list, text: str, batch_size: int, max_chars: int, cues: bool) -> pd.DataFrame:
+def _worker_score(texts: list, *, text: str, clf, nlp, batch_size: int, max_chars: int,
+                  cues: bool) -> pd.DataFrame:
     frame = pd.DataFrame({text: pd.Series(texts, dtype=object)})
-    out = score(frame, text, model=_WORKER["clf"], nlp=_WORKER["nlp"], n_process=1, batch_size=batch_size,
-                max_chars=max_chars, progress=False, cues=cues)
+    out = score(frame, text, model=clf, nlp=nlp, n_process=1, batch_size=batch_size, max_chars=max_chars,
+                progress=False, cues=cues)
     return out.drop(columns=[text])
 
 
 def _score_parallel(frame, text, clf, nlp, n_process, batch_size, max_chars, progress, cues) -> pd.DataFrame:
-    """Score in ``n_process`` worker processes, each parsing *and* scoring its chunks.
+    """Score in ``n_process`` worker processes, each parsing *and* scoring its chunks."""
+    from ._parallel import run_chunks
 
-    Only the small score columns travel back (not spaCy Docs), which is what makes
-    a second process pay off. Workers get the model once, when they start.
-    """
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    from tqdm.auto import tqdm
-
-    texts = list(frame[text])
-    chunks = [texts[i : i + _PARALLEL_CHUNK] for i in range(0, len(texts), _PARALLEL_CHUNK)]
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    if progress is None:
-        import sys
-
-        progress = len(texts) >= 2000 and sys.stderr.isatty()
-    with ProcessPoolExecutor(n_process, mp_context=mp.get_context(method), initializer=_worker_init,
-                             initargs=(clf, nlp)) as pool:
-        futures = [pool.submit(_worker_score, c, text, batch_size, max_chars, cues) for c in chunks]
-        parts = []
-        with tqdm(total=len(texts), disable=not progress, unit="passage") as bar:
-            for f, c in zip(futures, chunks):
-                parts.append(f.result())
-                bar.update(len(c))
-    scored = pd.concat(parts, ignore_index=True)
+    state = {"text": text, "clf": clf, "nlp": nlp, "batch_size": batch_size, "max_chars": max_chars, "cues": cues}
+    scored = run_chunks(_worker_score, list(frame[text]), n_process, state, progress=progress)
     scored.index = frame.index
     dup = [c for c in scored.columns if c in frame.columns]
     if dup:

@@ -49,3 +49,10 @@ def test_render_cues_html():
     assert "not_knowing" in html.lower() or "NOT_KNOWING" in html
     with pytest.raises(ValueError, match="empty"):
         kmlang.render_cues("  ")
+
+
+def test_cues_n_process_2_equals_one_process():
+    texts = ["I don't know, any help?", None, "We wrote it up on the wiki.", 5] * 600
+    one = kmlang.cues(texts)
+    two = kmlang.cues(texts, n_process=2)
+    pd.testing.assert_frame_equal(one.drop(columns="text"), two.drop(columns="text"))

@@ -182,7 +182,7 @@ def test_score_n_process_2_equals_one_process():
     texts = ["I don't know, any help?", "Trust me, you're wrong.", None, "We wrote it up on the wiki."] * 600
     one = kmlang.score(texts)
     two = kmlang.score(pd.Series(texts, index=range(100, 100 + len(texts))), n_process=2)
-    assert len(two) == len(texts) and scoring._PARALLEL_CHUNK * 2 <= len(texts)
+    assert len(two) == len(texts) and scoring.CHUNK * 2 <= len(texts)
     assert list(two.index[:2]) == [100, 101]
     pd.testing.assert_frame_equal(one.drop(columns="text").reset_index(drop=True),
                                   two.drop(columns="text").reset_index(drop=True))
