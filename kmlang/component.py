@@ -65,9 +65,13 @@ def _cue_counts(doc: Doc) -> dict[str, int]:
     return counts
 
 
+def cue_rates(counts: dict[str, int], n_tokens: int) -> dict[str, float]:
+    """Counts per 100 author tokens (0.0 for a passage without tokens)."""
+    return {k: (100.0 * v / n_tokens if n_tokens else 0.0) for k, v in counts.items()}
+
+
 def _cue_rates(doc: Doc) -> dict[str, float]:
-    n = _n_tokens(doc)
-    return {k: (100.0 * v / n if n else 0.0) for k, v in _cue_counts(doc).items()}
+    return cue_rates(_cue_counts(doc), _n_tokens(doc))
 
 
 for _name, _getter in [

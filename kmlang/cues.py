@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from ._input import as_frame, clean_text
 from ._parallel import CHUNK
+from .component import cue_rates
 from .nlp import DEFAULT_MAX_CHARS, get_nlp
 
 __all__ = ["cues", "extract_cue_dict", "cue_columns"]
@@ -21,20 +22,27 @@ def cue_columns(families) -> list[str]:
     return [f"cue_{f}" for f in families] + [f"cue_{f}_rate" for f in families]
 
 
-def extract_cue_dict(docs, families) -> dict[str, list]:
-    """Counts and rates for parsed docs (``None`` for a row that was not parsed)."""
+def extract_cue_dict(docs, families, *, with_cues: bool = True) -> dict[str, list]:
+    """``n_tokens`` and (unless ``with_cues=False``) counts and rates for parsed docs.
+
+    ``None`` stands for a row that was not parsed (0 tokens, NaN cues).
+    """
     out: dict[str, list] = {"n_tokens": []}
-    for c in cue_columns(families):
+    cols = cue_columns(families) if with_cues else []
+    for c in cols:
         out[c] = []
     for doc in docs:
         if doc is None:
             out["n_tokens"].append(0)
-            for c in cue_columns(families):
+            for c in cols:
                 out[c].append(float("nan"))
             continue
+        n = doc._.kml_n_tokens
+        out["n_tokens"].append(n)
+        if not with_cues:
+            continue
         counts = doc._.kml_cue_counts
-        rates = doc._.kml_cue_rates
-        out["n_tokens"].append(doc._.kml_n_tokens)
+        rates = cue_rates(counts, n)
         for f in families:
             out[f"cue_{f}"].append(counts.get(f, 0))
             out[f"cue_{f}_rate"].append(rates.get(f, 0.0))

@@ -9,9 +9,9 @@ import pandas as pd
 from spacy.language import Language
 
 from ._input import as_frame
+from ._parallel import CHUNK
 from .cues import extract_cue_dict, parse
 from .language import looks_non_english
-from ._parallel import CHUNK
 from .nlp import DEFAULT_MAX_CHARS, get_nlp
 from .shifts import TARGETS
 
@@ -134,10 +134,9 @@ def _assemble(frame: pd.DataFrame, docs, statuses, clf, pipeline, with_cues: boo
         if d is not None and statuses[i] in ("ok", "truncated") and looks_non_english(d):
             statuses[i] = "non_english"
     families = pipeline.get_pipe("kmlang_cues").families
-    cue_cols = extract_cue_dict(docs, families)
+    cue_cols = extract_cue_dict(docs, families, with_cues=with_cues)
     cols: dict[str, object] = {"n_tokens": cue_cols.pop("n_tokens"), "status": statuses}
-    if with_cues:
-        cols.update(cue_cols)
+    cols.update(cue_cols)
     cols.update(score_docs(clf, docs))
     out = pd.DataFrame(cols, index=frame.index)
     dup = [c for c in out.columns if c in frame.columns]

@@ -34,8 +34,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .nlp import DEFAULT_MAX_CHARS, get_nlp
-from .scoring import _assemble, resolve_model, score
+from .nlp import DEFAULT_MAX_CHARS
+from .scoring import resolve_model, score
 
 __all__ = ["score_file", "OUTPUT_FORMATS", "write_frame"]
 
@@ -218,7 +218,6 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
     done = _parts(partial)
     n_done = sum(n for _, n, _ in done)
     clf = resolve_model(model)
-    pipeline = get_nlp(nlp if nlp is not None else clf.featurizer_.nlp)
     if progress is None:
         progress = sys.stderr.isatty()
     status_counts: dict[str, int] = {}
@@ -245,7 +244,8 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
     bar.close()
     parts = _parts(partial)
     if not parts:  # empty input: still write a valid (header-only) file
-        empty = _assemble(pd.DataFrame({"text": pd.Series([], dtype=object)}), [], [], clf, pipeline, False)
+        empty = score(pd.DataFrame({"text": pd.Series([], dtype=object)}), "text", model=clf, nlp=nlp,
+                      progress=False)
         write_frame(empty, partial / f"part-000000-0.{fmt}", fmt)
         parts = _parts(partial)
     _join(parts, output, fmt)

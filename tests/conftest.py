@@ -36,5 +36,28 @@ def shared():
     return SHARED
 
 
+@pytest.fixture(scope="session")
+def model():
+    """The packaged default model (skips when it has not been trained)."""
+    import kmlang
+
+    try:
+        return kmlang.load_model()
+    except FileNotFoundError as err:
+        pytest.skip(f"the default model is missing ({err}); train it with `make model`")
+
+
+def read_output(path):
+    """Read a file written by ``kmlang score`` (CSV, JSONL or Parquet) back into a frame."""
+    import pandas as pd
+
+    path = Path(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if path.suffix == ".jsonl":
+        return pd.read_json(path, lines=True)
+    return pd.read_parquet(path)
+
+
 def labels_of(doc, key="kml_cues"):
     return [(s.label_, s.text) for s in doc.spans[key]]

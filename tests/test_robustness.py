@@ -43,6 +43,7 @@ from kmlang.nlp import DEFAULT_MAX_CHARS
 from kmlang.persist import default_model_dir
 from kmlang.shifts import TARGETS
 from kmlang.stream import score_file
+from tests.conftest import read_output
 
 FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -74,13 +75,6 @@ odd_cells = st.one_of(
     st.just(np.int64(3)), st.just(("a", "b")),
 )
 cells = st.one_of(messy_text, messy_text, odd_cells)
-
-
-@pytest.fixture(scope="module")
-def model():
-    if not (default_model_dir() / "model.joblib").is_file():
-        pytest.skip("the default model has not been trained (make model)")
-    return kmlang.load_model()
 
 
 def _expected_status(cell) -> str:
@@ -813,20 +807,12 @@ def _input(path: Path, n: int, extra_every: int = 0) -> Path:
     return path
 
 
-def _read_out(path: Path) -> pd.DataFrame:
-    if path.suffix == ".csv":
-        return pd.read_csv(path, keep_default_na=False, na_values=[""])
-    if path.suffix == ".jsonl":
-        return pd.read_json(path, lines=True)
-    return pd.read_parquet(path)
-
-
 @pytest.mark.parametrize("ext", [".csv", ".jsonl", ".parquet"])
 def test_chunks_with_different_fields_stay_aligned(tmp_path, model, ext):
     src = _input(tmp_path / "in.jsonl", 40, extra_every=10)
     out = tmp_path / f"out{ext}"
     score_file(src, out, chunksize=10, progress=False)
-    df = _read_out(out)
+    df = read_output(out)
     assert df["id"].tolist() == [f"p{i}" for i in range(40)]
     has_title = df["title"].notna().to_numpy()
     assert has_title.tolist() == [bool((i // 10) % 2) for i in range(40)]
@@ -883,7 +869,7 @@ def test_crash_during_clean_up_leaves_nothing_a_resume_trusts(tmp_path, model, m
     with pytest.raises(KeyboardInterrupt):
         score_file(src, out, chunksize=10, progress=False)
     monkeypatch.setattr(stream.shutil, "rmtree", real_rmtree)
-    assert len(_read_out(out)) == 40  # the output was complete before the clean-up
+    assert len(read_output(out)) == 40  # the output was complete before the clean-up
     assert not (tmp_path / "out.jsonl.partial").exists()
     before = out.read_bytes()
     summary = score_file(src, out, chunksize=10, resume=True, progress=False)
@@ -935,7 +921,7 @@ def test_sigkill_during_the_final_join_then_resume(tmp_path, model):
     assert out.with_name(out.name + ".tmp").exists()
     summary = score_file(src, out, chunksize=1, resume=True, progress=False)
     assert summary["rows"] == 120 and summary["resumed_from"] == 120  # only joined
-    pd.testing.assert_frame_equal(_read_out(out), _read_out(ref))
+    pd.testing.assert_frame_equal(read_output(out), read_output(ref))
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from kmlang.cli import app
 from kmlang.stream import score_file
+from tests.conftest import read_output
 
 TEXTS = [
     "I don't know why the build fails, can anyone help?",
@@ -34,20 +35,12 @@ def _write_input(path: Path, n: int) -> Path:
     return path
 
 
-def _read(path: Path) -> pd.DataFrame:
-    if path.suffix == ".csv":
-        return pd.read_csv(path, keep_default_na=False, na_values=[""])
-    if path.suffix == ".jsonl":
-        return pd.read_json(path, lines=True)
-    return pd.read_parquet(path)
-
-
 @pytest.mark.parametrize("ext", [".csv", ".jsonl", ".parquet"])
 def test_score_file_formats_keep_order_and_rows(tmp_path, ext):
     src = _write_input(tmp_path / "in.jsonl", 53)
     out = tmp_path / f"out{ext}"
     summary = score_file(src, out, chunksize=10, progress=False)
-    df = _read(out)
+    df = read_output(out)
     assert summary["rows"] == 53 and len(df) == 53
     assert list(df["id"]) == [f"p{i}" for i in range(53)]
     assert (df["status"] == "empty").sum() == sum(1 for i in range(53) if TEXTS[i % 6] == "")
@@ -59,7 +52,7 @@ def test_cli_score_and_quiet(tmp_path):
     out = tmp_path / "out.csv"
     res = CliRunner().invoke(app, ["score", str(src), "-o", str(out), "--quiet", "--chunksize", "5"])
     assert res.exit_code == 0, res.output
-    assert len(_read(out)) == 12
+    assert len(read_output(out)) == 12
 
 
 def test_unknown_output_extension(tmp_path):
@@ -97,7 +90,7 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path, kill_after_part
         (partial / "part-000099-20.csv.tmp").write_text("garbage", encoding="utf-8")
     summary = score_file(src, out, chunksize=20, resume=True, progress=False)
     assert summary["rows"] == 140
-    pd.testing.assert_frame_equal(_read(out), _read(ref))
+    pd.testing.assert_frame_equal(read_output(out), read_output(ref))
 
 
 def test_crash_never_leaves_a_complete_looking_file(tmp_path):
@@ -106,7 +99,7 @@ def test_crash_never_leaves_a_complete_looking_file(tmp_path):
     _run_and_kill(src, out, 2)
     # whatever happened, the output name exists only if complete
     if out.exists():
-        assert len(_read(out)) == 140
+        assert len(read_output(out)) == 140
 
 
 def test_resume_refuses_another_runs_partial(tmp_path):
@@ -127,7 +120,7 @@ def test_without_resume_a_stale_partial_is_discarded_with_a_warning(tmp_path):
     (out.with_name(out.name + ".partial")).mkdir()
     with pytest.warns(UserWarning, match="Discarding"):
         score_file(src, out, progress=False)
-    assert len(_read(out)) == 10
+    assert len(read_output(out)) == 10
 
 
 def test_empty_input_writes_header_only(tmp_path):

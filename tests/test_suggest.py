@@ -25,14 +25,6 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def model():
-    try:
-        return kmlang.load_model()
-    except FileNotFoundError as err:
-        pytest.skip(f"the default model is missing ({err}); train it with `make model`")
-
-
-@pytest.fixture(scope="module")
 def frame():
     return kmlang.read(SAMPLE)
 
