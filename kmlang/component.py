@@ -16,21 +16,23 @@ are not counted as the author's.
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import srsly
-from spacy.attrs import IS_ALPHA, IS_SPACE, IS_TITLE, LIKE_NUM, LOWER, NORM, ORTH
+from spacy.attrs import IS_SPACE, ORTH
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+from spacy.util import minibatch
 
+from ._analysis import CueAnalysis, select_longest
+from ._patterns import PatternSet, Unsupported
+from ._tokens import token_table
 from .lexicon import expand_pattern, load_lexicon
 
 __all__ = ["CueComponent", "make_cue_component", "SPANS_KEY", "QUOTES_KEY"]
@@ -89,80 +91,6 @@ def _quote_regex(prefix: str) -> re.Pattern:
     if prefix not in _QUOTE_LINE:
         _QUOTE_LINE[prefix] = re.compile(r"(?m)^[ \t]*" + re.escape(prefix) + r".*$")
     return _QUOTE_LINE[prefix]
-
-
-_ANCHOR_ATTRS = [NORM, LOWER, ORTH, LIKE_NUM, IS_ALPHA, IS_TITLE]
-_ANCHOR_COL = {"NORM": 0, "LOWER": 1, "ORTH": 2, "TEXT": 2, "LIKE_NUM": 3, "IS_ALPHA": 4, "IS_TITLE": 5}
-#: How many tokens a "*" or "+" operator may span inside one window.
-STAR_SPAN = 8
-
-
-def _pattern_max_len(pattern: list[dict]) -> int:
-    total = 0
-    for tok in pattern:
-        op = tok.get("OP")
-        if op in (None, "!", "?", "1"):
-            total += 0 if op == "!" else 1
-        elif op in ("*", "+"):
-            total += STAR_SPAN
-        else:
-            m = re.fullmatch(r"\{(\d*),?(\d*)\}", op)
-            total += int(m.group(2) or m.group(1) or STAR_SPAN) if m else STAR_SPAN
-    return max(total, 1)
-
-
-def _merge_windows(starts: np.ndarray, length: int, n: int) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for s in starts.tolist():
-        e = min(s + length, n)
-        if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
-        else:
-            out.append((s, e))
-    return out
-
-
-class _Anchors:
-    """Which tokens can start any of the token patterns: a test on ``doc.to_array`` columns."""
-
-    def __init__(self, values: dict[int, np.ndarray], flags: dict[int, bool], everywhere: bool):
-        self.values, self.flags, self.everywhere = values, flags, everywhere
-
-    @classmethod
-    def build(cls, vocab, patterns: list[list[dict]]) -> _Anchors:
-        values: dict[int, set[int]] = {}
-        flags: dict[int, bool] = {}
-        everywhere = False
-        for pattern in patterns:
-            first = pattern[0] if pattern and pattern[0].get("OP") in (None, "1") else None
-            if first is None or len(first) != 1:
-                everywhere = True
-                continue
-            (key, spec), = first.items()
-            col = _ANCHOR_COL.get(key.upper())
-            words = [spec] if isinstance(spec, str) else spec.get("IN") if isinstance(spec, dict) else None
-            if col is not None and col <= 2 and isinstance(words, list) and words:
-                values.setdefault(col, set()).update(vocab.strings.add(w) for w in words)
-            elif col is not None and col > 2 and isinstance(spec, bool) and flags.get(col, spec) == spec:
-                flags[col] = spec
-            else:
-                everywhere = True
-        arrays = {c: np.array(sorted(v), dtype=np.uint64) for c, v in values.items()}
-        return cls(arrays, flags, everywhere)
-
-    def candidates(self, doc: Doc) -> np.ndarray:
-        n = len(doc)
-        if self.everywhere:
-            return np.arange(n)
-        arr = doc.to_array(_ANCHOR_ATTRS)
-        hit = np.zeros(n, dtype=bool)
-        for col, vals in self.values.items():
-            pos = np.searchsorted(vals, arr[:, col])
-            pos[pos == len(vals)] = 0
-            hit |= vals[pos] == arr[:, col]
-        for col, flag in self.flags.items():
-            hit |= arr[:, col].astype(bool) == flag
-        return np.flatnonzero(hit)
 
 
 class CueComponent:
@@ -246,18 +174,23 @@ class CueComponent:
         vocab = self.nlp.vocab
         self._phrase_matcher = PhraseMatcher(vocab, attr=attr)
         self._matcher = Matcher(vocab)
-        pats: list[list[dict]] = []
+        pats: list[tuple[int, list[dict]]] = []
         make_doc = self.nlp.make_doc
-        for fam, spec in lex["families"].items():
+        for i, (fam, spec) in enumerate(lex["families"].items()):
             phrases = spec.get("phrases", [])
             if phrases:
                 self._phrase_matcher.add(fam, [make_doc(p) for p in phrases])
             for p in spec.get("patterns", []):
                 pat = expand_pattern(p, lex["lists"], fam)
                 self._matcher.add(fam, [pat])
-                pats.append(pat)
-        self._anchors = _Anchors.build(vocab, pats) if pats else None
-        self._max_len = max((_pattern_max_len(p) for p in pats), default=1)
+                pats.append((i, pat))
+        try:
+            self._patterns: PatternSet | None = PatternSet(pats, vocab.strings)
+        except Unsupported:
+            self._patterns = None  # spaCy's Matcher, doc by doc
+        fam_hashes = np.array([vocab.strings.add(f) for f in lex["families"]], dtype=np.uint64)
+        self._fam_order = np.argsort(fam_hashes)
+        self._fam_sorted = fam_hashes[self._fam_order]
         syn = lex["syntax"]
         lists = lex["lists"]
         self._syn = {k: frozenset(v) for k, v in syn.items() if isinstance(v, list)}
@@ -265,62 +198,112 @@ class CueComponent:
         self._fam_set = frozenset(lex["families"])
         self._gt_hash = self.nlp.vocab.strings.add(">")
 
+    def _family_index(self, hashes: np.ndarray) -> np.ndarray:
+        return self._fam_order[np.searchsorted(self._fam_sorted, hashes)]
+
     # -- processing -----------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
-        quotes: list[tuple[int, int]] = []
-        if self.quote_prefix and self._may_quote(doc):
-            quotes = [(m.start(), m.end()) for m in _quote_regex(self.quote_prefix).finditer(doc.text)]
-        strings = self.nlp.vocab.strings
-        raw = [(strings[m], s, e) for m, s, e in self._phrase_matcher(doc)] if len(self._phrase_matcher) else []
-        if len(self._matcher) and len(doc):
-            raw += self._match_patterns(doc)
-        if self._use_syntax is None:
-            self._use_syntax = self.syntax == "on" or (self.syntax == "auto" and self._pipeline_parses())
-        if self._use_syntax and len(doc) and doc.has_annotation("DEP"):
-            raw = self._syntactic(doc, raw)
-        by_family: dict[str, list[Span]] = {}
-        starts = [q[0] for q in quotes]
-        for label, s, e in raw:
-            if quotes:
-                c = doc[s].idx
-                i = bisect.bisect_right(starts, c) - 1
-                if i >= 0 and c < quotes[i][1]:
-                    continue
-            by_family.setdefault(label, []).append(Span(doc, s, e, label=label))
-        spans: list[Span] = []
-        for fam_spans in by_family.values():
-            spans.extend(filter_spans(fam_spans))
-        spans.sort(key=lambda sp: (sp.start, sp.end))
-        doc.spans[self.spans_key] = spans
-        if quotes:
-            doc.spans[QUOTES_KEY] = [sp for a, b in quotes if (sp := doc.char_span(a, b, alignment_mode="expand")) is not None]
-        doc.user_data[_USER_KEY] = self.spans_key
-        doc.user_data["kml_families"] = list(self.families)
+        self._set_spans([doc], self.analyse([doc]))
         return doc
 
-    def _match_patterns(self, doc: Doc) -> list[tuple[str, int, int]]:
-        """Token patterns, matched only in windows that start at a possible first token.
-
-        The first token of every pattern is tested on ``doc.to_array`` columns
-        (a binary search per column); the spaCy Matcher then runs once per merged
-        window, each window as long as the longest pattern can be. The result is
-        the same as running the Matcher on the whole doc (a test checks this), at
-        a fraction of the cost, since Matcher time grows with every token it sees.
-        """
-        n = len(doc)
-        starts = self._anchors.candidates(doc) if self._anchors is not None else np.arange(n)
-        if starts.size == 0:
-            return []
-        strings = self.nlp.vocab.strings
-        out: dict[tuple[str, int, int], None] = {}
-        for a, b in _merge_windows(starts, self._max_len, n):
-            for m, s, e in self._matcher(doc[a:b]):
-                out[(strings[m], a + s, a + e)] = None
-        return list(out)
-
     def pipe(self, stream: Iterable[Doc], batch_size: int = 256) -> Iterable[Doc]:
-        for doc in stream:
-            yield self(doc)
+        for batch in minibatch(stream, size=batch_size):
+            self._set_spans(batch, self.analyse(batch))
+            yield from batch
+
+    def analyse(self, docs: Sequence[Doc]) -> CueAnalysis:
+        """Cues, quoted lines and author tokens of ``docs``, as arrays (see :class:`CueAnalysis`).
+
+        This is all the component computes; ``__call__`` and ``pipe`` only turn
+        the result into spans. Token patterns run over the whole batch at once
+        (:mod:`kmlang._patterns`), phrases through spaCy's ``PhraseMatcher``.
+        """
+        docs = list(docs)
+        table = token_table(docs)
+        offsets = table.offsets
+        n_tok = len(table.orth)
+        # quoted lines: char ranges per doc, and a token mask
+        quoted = np.zeros(n_tok, dtype=bool)
+        quotes: dict[int, list[tuple[int, int]]] = {}
+        if self.quote_prefix:
+            if self.quote_prefix == ">":
+                maybe = np.unique(table.doc_ids()[table.orth == self._gt_hash]).tolist()
+            else:
+                maybe = [i for i, d in enumerate(docs) if self.quote_prefix in d.text]
+            regex = _quote_regex(self.quote_prefix)
+            for i in maybe:
+                doc = docs[i]
+                found = [(m.start(), m.end()) for m in regex.finditer(doc.text)]
+                if found:
+                    quotes[i] = found
+                    for a, b in found:
+                        sp = doc.char_span(a, b, alignment_mode="expand")
+                        if sp is not None:
+                            quoted[offsets[i] + sp.start: offsets[i] + sp.end] = True
+        author = ~(table.has("IS_SPACE") | quoted)
+        # raw matches in global token positions
+        parts = []
+        if len(self._phrase_matcher):
+            for i, doc in enumerate(docs):
+                if len(doc):
+                    m = self._phrase_matcher(doc)
+                    if m:
+                        a = np.array(m, dtype=np.uint64)
+                        parts.append(np.stack([np.full(len(a), i), self._family_index(a[:, 0]),
+                                               a[:, 1].astype(np.int64) + offsets[i],
+                                               a[:, 2].astype(np.int64) + offsets[i]], axis=1))
+        if len(self._matcher):
+            if self._patterns is not None:
+                fam, s, e = self._patterns.match(table)
+                dids = np.searchsorted(offsets, s, side="right") - 1
+                parts.append(np.stack([dids, fam, s, e], axis=1))
+            else:
+                for i, doc in enumerate(docs):
+                    m = self._matcher(doc) if len(doc) else []
+                    if m:
+                        a = np.array(m, dtype=np.uint64)
+                        parts.append(np.stack([np.full(len(a), i), self._family_index(a[:, 0]),
+                                               a[:, 1].astype(np.int64) + offsets[i],
+                                               a[:, 2].astype(np.int64) + offsets[i]], axis=1))
+        raw = np.concatenate(parts).astype(np.int64) if parts else np.empty((0, 4), dtype=np.int64)
+        if self._use_syntax is None:
+            self._use_syntax = self.syntax == "on" or (self.syntax == "auto" and self._pipeline_parses())
+        if self._use_syntax:
+            raw = self._apply_syntax(docs, raw, offsets)
+        raw = raw[author[raw[:, 2]]] if len(raw) else raw  # cues on quoted lines are not the author's
+        d, f, s, e = select_longest(raw[:, 0], raw[:, 1], raw[:, 2], raw[:, 3])
+        local = offsets[d]
+        strings = docs[0].vocab.strings if docs else self.nlp.vocab.strings
+        return CueAnalysis(self.families, table, author, d, f, s - local, e - local, quotes, strings)
+
+    def _apply_syntax(self, docs: list[Doc], raw: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        fams = list(self.families)
+        index = {f: i for i, f in enumerate(fams)}
+        rows = [raw[~np.isin(raw[:, 0], [i for i, d in enumerate(docs) if len(d) and d.has_annotation("DEP")])]]
+        for i, doc in enumerate(docs):
+            if not len(doc) or not doc.has_annotation("DEP"):
+                continue
+            o = int(offsets[i])
+            mine = raw[raw[:, 0] == i]
+            found = self._syntactic(doc, [(fams[f], s - o, e - o) for _, f, s, e in mine.tolist()])
+            if found:
+                rows.append(np.array([(i, index[lab], s + o, e + o) for lab, s, e in found], dtype=np.int64))
+        return np.concatenate(rows)
+
+    def _set_spans(self, docs: list[Doc], an: CueAnalysis) -> None:
+        """Store ``an`` on the docs: cue spans, quoted-line spans, families."""
+        labels = [self.nlp.vocab.strings.add(f) for f in self.families]
+        bounds = np.searchsorted(an.cue_doc, np.arange(len(docs) + 1))
+        fam, start, end = an.cue_family.tolist(), an.cue_start.tolist(), an.cue_end.tolist()
+        families = list(self.families)
+        for i, doc in enumerate(docs):
+            a, b = bounds[i], bounds[i + 1]
+            doc.spans[self.spans_key] = [Span(doc, start[j], end[j], label=labels[fam[j]]) for j in range(a, b)]
+            if i in an.quotes:
+                doc.spans[QUOTES_KEY] = [sp for a_, b_ in an.quotes[i]
+                                         if (sp := doc.char_span(a_, b_, alignment_mode="expand")) is not None]
+            doc.user_data[_USER_KEY] = self.spans_key
+            doc.user_data["kml_families"] = families
 
     def _syntactic(self, doc: Doc, raw: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
         """Add dependency-based knowing claims and possessives; drop negated token matches."""

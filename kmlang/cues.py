@@ -6,62 +6,60 @@ import numbers
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from spacy.language import Language
+from spacy.util import minibatch
 from tqdm.auto import tqdm
 
 from ._input import as_frame, clean_text
 from ._parallel import CHUNK
-from .component import cue_rates
 from .nlp import DEFAULT_MAX_CHARS, get_nlp
 
-__all__ = ["cues", "extract_cue_dict", "cue_columns"]
+__all__ = ["cues", "parse", "analyse_texts", "cue_table", "cue_columns"]
 
 
 def cue_columns(families) -> list[str]:
     return [f"cue_{f}" for f in families] + [f"cue_{f}_rate" for f in families]
 
 
-def extract_cue_dict(docs, families, *, with_cues: bool = True) -> dict[str, list]:
-    """``n_tokens`` and (unless ``with_cues=False``) counts and rates for parsed docs.
-
-    ``None`` stands for a row that was not parsed (0 tokens, NaN cues).
-    """
-    out: dict[str, list] = {"n_tokens": []}
-    cols = cue_columns(families) if with_cues else []
-    for c in cols:
-        out[c] = []
-    for doc in docs:
-        if doc is None:
-            out["n_tokens"].append(0)
-            for c in cols:
-                out[c].append(float("nan"))
-            continue
-        n = doc._.kml_n_tokens
-        out["n_tokens"].append(n)
-        if not with_cues:
-            continue
-        counts = doc._.kml_cue_counts
-        rates = cue_rates(counts, n)
-        for f in families:
-            out[f"cue_{f}"].append(counts.get(f, 0))
-            out[f"cue_{f}_rate"].append(rates.get(f, 0.0))
+def cue_table(n_tokens: np.ndarray, counts: np.ndarray, families) -> dict[str, np.ndarray]:
+    """``cue_<family>`` and ``cue_<family>_rate`` columns (NaN rows stay NaN; integer counts if none)."""
+    out: dict[str, np.ndarray] = {}
+    nan = np.isnan(counts).any(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = np.where(n_tokens[:, None] > 0, 100.0 * counts / np.maximum(n_tokens, 1)[:, None], 0.0)
+    rates[nan] = np.nan
+    as_int = not nan.any()
+    for j, f in enumerate(families):
+        out[f"cue_{f}"] = counts[:, j].astype(np.int64) if as_int else counts[:, j]
+    for j, f in enumerate(families):
+        out[f"cue_{f}_rate"] = rates[:, j]
     return out
 
 
-def parse(texts: list, nlp: Language, *, n_process: int = 1, batch_size: int = 256,
-          max_chars: int = DEFAULT_MAX_CHARS, progress: bool | None = None):
-    """Clean and parse each text once. Returns ``(docs, statuses)``; ``docs[i]`` is None if unparsed."""
+def _check_max_chars(max_chars) -> int:
     if (isinstance(max_chars, bool) or not isinstance(max_chars, numbers.Integral)
             or max_chars < 1):
         raise ValueError(f"max_chars must be a positive integer, got {max_chars!r}")
-    max_chars = int(max_chars)
+    return int(max_chars)
+
+
+def _clean_all(texts: list, nlp: Language, max_chars) -> tuple[list[str], list[tuple[int, str]]]:
+    max_chars = _check_max_chars(max_chars)
     cleaned = [clean_text(t, max_chars) for t in texts]
     statuses = [s for _, s in cleaned]
     todo = [(i, t) for i, (t, _) in enumerate(cleaned) if t is not None]
     longest = max((len(t) for _, t in todo), default=0)
     if longest >= nlp.max_length:  # a larger max_chars than the pipeline allows: honour it
         nlp.max_length = longest + 1
+    return statuses, todo
+
+
+def parse(texts: list, nlp: Language, *, n_process: int = 1, batch_size: int = 256,
+          max_chars: int = DEFAULT_MAX_CHARS, progress: bool | None = None):
+    """Clean and parse each text once. Returns ``(docs, statuses)``; ``docs[i]`` is None if unparsed."""
+    statuses, todo = _clean_all(texts, nlp, max_chars)
     docs: list = [None] * len(texts)
     if progress is None:
         progress = len(todo) >= 2000 and sys.stderr.isatty()
@@ -69,6 +67,35 @@ def parse(texts: list, nlp: Language, *, n_process: int = 1, batch_size: int = 2
     for (i, _), doc in zip(todo, tqdm(stream, total=len(todo), disable=not progress, unit="passage")):
         docs[i] = doc
     return docs, statuses
+
+
+def analyse_texts(texts: list, nlp: Language, *, n_process: int = 1, batch_size: int = 256,
+                  max_chars: int = DEFAULT_MAX_CHARS, progress: bool | None = None):
+    """Clean, parse and analyse each text once, batch by batch, keeping no Doc.
+
+    Returns ``(statuses, batches)``: one status per text, and an iterator of
+    ``(rows, analysis)`` pairs, ``rows`` being the positions in ``texts`` of the
+    docs of the :class:`~kmlang._analysis.CueAnalysis`. The cue component's
+    spans are not built (``analyse`` is all it computes).
+    """
+    statuses, todo = _clean_all(texts, nlp, max_chars)
+    if progress is None:
+        progress = len(todo) >= 2000 and sys.stderr.isatty()
+    comp = nlp.get_pipe("kmlang_cues")
+
+    def batches():
+        stream = nlp.pipe((t for _, t in todo), n_process=n_process, batch_size=batch_size,
+                          disable=["kmlang_cues"])
+        done = 0
+        with tqdm(total=len(todo), disable=not progress, unit="passage") as bar:
+            for batch in minibatch(stream, size=batch_size):
+                rows = np.array([i for i, _ in todo[done:done + len(batch)]], dtype=np.int64)
+                done += len(batch)
+                an = comp.analyse(batch)
+                yield rows, an
+                bar.update(len(batch))
+
+    return statuses, batches()
 
 
 def _worker_cues(texts: list, *, nlp, batch_size: int, max_chars: int) -> pd.DataFrame:
@@ -113,8 +140,14 @@ def cues(data, text: str = "text", *, nlp: str | Path | Language | None = None, 
         return pd.concat([frame, feats], axis=1)
     pipeline = get_nlp(nlp)
     families = pipeline.get_pipe("kmlang_cues").families
-    docs, statuses = parse(list(frame[text]), pipeline, n_process=n_process, batch_size=batch_size,
-                           max_chars=max_chars, progress=progress)
-    feats = pd.DataFrame(extract_cue_dict(docs, families), index=frame.index)
-    feats.insert(1, "status", statuses)
+    texts = list(frame[text])
+    statuses, batches = analyse_texts(texts, pipeline, n_process=n_process, batch_size=batch_size,
+                                      max_chars=max_chars, progress=progress)
+    n_tokens = np.zeros(len(texts), dtype=np.int64)
+    counts = np.full((len(texts), len(families)), np.nan)
+    for rows, an in batches:
+        n_tokens[rows] = an.n_tokens
+        counts[rows] = an.counts
+    feats = pd.DataFrame({"n_tokens": n_tokens, "status": statuses, **cue_table(n_tokens, counts, families)},
+                         index=frame.index)
     return pd.concat([frame, feats], axis=1)

@@ -4,7 +4,14 @@
 into one sparse matrix: TF-IDF weighted word 1-2 grams over the author's own
 tokens (spaCy ``NORM`` forms; quoted lines left out; numbers and URLs mapped to
 placeholders), followed by the ``kmlang_cues`` counts (``log1p``) and rates.
-The same ``Doc`` gives both, so nothing is tokenized twice.
+Both come from one :meth:`~kmlang.component.CueComponent.analyse` of each batch,
+so nothing is tokenized twice.
+
+At transform time n-grams are not built as strings: each author token is its
+``NORM`` hash, an n-gram a hash combined from its tokens' hashes, and columns
+are found with one binary search over the vocabulary's hashes (recorded at fit
+time, ``term_keys_``). The matrix equals what ``TfidfVectorizer.transform`` gives
+on the strings (a test checks it).
 """
 
 from __future__ import annotations
@@ -16,14 +23,17 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
-from spacy.attrs import IS_SPACE, LIKE_NUM, LIKE_URL, NORM
 from spacy.tokens import Doc
+from spacy.util import minibatch
 
-from .component import QUOTES_KEY
+from ._analysis import CueAnalysis
+from ._input import clean_text
+from ._tokens import FLAGS
 from .nlp import get_nlp
 
-__all__ = ["CueFeaturizer", "doc_terms"]
+__all__ = ["CueFeaturizer", "doc_terms", "author_keys"]
 
 
 def _identity(x):
@@ -31,37 +41,60 @@ def _identity(x):
 
 
 _URL, _NUM = "<url>", "<num>"
+_MULT = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime: n-gram hash = prev * _MULT + next
 
 
-def author_words(doc: Doc) -> list[str]:
-    """The author's tokens as ``NORM`` strings (numbers and URLs as placeholders; quoted lines and spaces left out).
+def author_keys(an: CueAnalysis) -> tuple[np.ndarray, np.ndarray]:
+    """``(keys, doc_ids)`` of the author's tokens: ``NORM`` hashes, URLs and numbers as placeholders."""
+    t = an.table
+    keep = an.author
+    keys = t.norm[keep].copy()
+    flags = t.flags[keep]
+    keys[(flags & FLAGS["LIKE_NUM"]) != 0] = an.strings.add(_NUM)
+    keys[(flags & FLAGS["LIKE_URL"]) != 0] = an.strings.add(_URL)
+    return keys, t.doc_ids()[keep]
 
-    Works on ``doc.to_array`` columns instead of Token objects: this runs once
-    per passage on the scoring path.
-    """
-    if len(doc) == 0:
-        return []
-    arr = doc.to_array([NORM, LIKE_URL, LIKE_NUM, IS_SPACE])
-    keep = arr[:, 3] == 0
-    quotes = doc.spans.get(QUOTES_KEY)
-    if quotes:
-        for span in quotes:
-            keep[span.start : span.end] = False
-    strings = doc.vocab.strings
-    words = []
-    for h, url, num in arr[keep, :3].tolist():
-        words.append(_URL if url else _NUM if num else strings[h])
-    return words
+
+def ngram_keys(keys: np.ndarray, doc_ids: np.ndarray, ngram_range: tuple[int, int]):
+    """Hashes and doc ids of all n-grams (within one doc) of the token hashes ``keys``."""
+    lo, hi = ngram_range
+    out_k, out_d = [], []
+    cur = keys
+    for n in range(1, hi + 1):
+        if n > 1:
+            m = len(keys) - n + 1
+            if m <= 0:
+                break
+            with np.errstate(over="ignore"):
+                cur = cur[:m] * _MULT + keys[n - 1:]
+            same = doc_ids[:m] == doc_ids[n - 1:]
+        if n >= lo:
+            if n == 1:
+                out_k.append(cur)
+                out_d.append(doc_ids)
+            else:
+                out_k.append(cur[same])
+                out_d.append(doc_ids[:m][same])
+    if not out_k:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+    return np.concatenate(out_k), np.concatenate(out_d)
+
+
+
+
+def _terms(words: list[str], ngram_range: tuple[int, int]) -> list[str]:
+    lo, hi = ngram_range
+    terms = list(words) if lo <= 1 else []
+    for n in range(max(2, lo), hi + 1):
+        terms.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return terms
 
 
 def doc_terms(doc: Doc, ngram_range: tuple[int, int] = (1, 2)) -> list[str]:
     """Word n-grams (joined by a space) of the author's tokens in ``doc``."""
-    words = author_words(doc)
-    lo, hi = ngram_range
-    terms = words if lo <= 1 else []
-    for n in range(max(2, lo), hi + 1):
-        terms.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
-    return terms
+    an = get_nlp(None).get_pipe("kmlang_cues").analyse([doc])
+    keys, _ = author_keys(an)
+    return _terms([an.strings[h] for h in keys.tolist()], ngram_range)
 
 
 class CueFeaturizer(TransformerMixin, BaseEstimator):
@@ -81,7 +114,7 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
     cue_weight : float
         Scale of the cue block relative to the (unit-norm) n-gram block.
     batch_size : int
-        ``nlp.pipe`` batch size when parsing strings.
+        Passages parsed and analysed together.
     """
 
     def __init__(self, nlp: str | Path | None = None, ngram_range: tuple[int, int] = (1, 2),
@@ -95,34 +128,37 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
 
     # -- parsing ----------------------------------------------------------------
-    def _docs(self, X) -> list[Doc]:
-        if isinstance(X, Doc):
-            raise TypeError("Pass a list of texts or Docs, not a single Doc")
+    def _analyses(self, X):
+        """Parse (strings) or take (Docs) the passages and analyse them batch by batch."""
+        if isinstance(X, (Doc, str)):
+            raise TypeError("Pass a list of texts or Docs, not a single one")
         items = list(X)
-        if all(isinstance(x, Doc) for x in items):
-            return items
         bad = [i for i, x in enumerate(items) if not isinstance(x, (str, Doc))]
         if bad:
             raise TypeError(f"CueFeaturizer expects strings or spaCy Docs; item {bad[0]} is "
                             f"{type(items[bad[0]]).__name__}. Use kmlang.score() for messy input.")
         nlp = get_nlp(self.nlp)
-        texts = [x.text if isinstance(x, Doc) else x for x in items]
-        return list(nlp.pipe(texts, batch_size=self.batch_size))
+        comp = nlp.get_pipe("kmlang_cues")
+        if all(isinstance(x, Doc) for x in items):
+            docs = iter(items)
+        else:
+            # the same cleaning as kmlang.score (long runs broken, control characters)
+            texts = [(clean_text(x.text if isinstance(x, Doc) else x)[0] or "") for x in items]
+            docs = nlp.pipe(texts, batch_size=self.batch_size, disable=["kmlang_cues"])
+        for batch in minibatch(docs, size=self.batch_size):
+            yield comp.analyse(batch)
 
-    def _cue_block(self, docs: Sequence[Doc]) -> np.ndarray:
-        fams = self.families_
-        out = np.zeros((len(docs), 2 * len(fams) + 1), dtype=np.float64)
-        index = {f: i for i, f in enumerate(fams)}
-        for r, doc in enumerate(docs):
-            n = doc._.kml_n_tokens
-            counts = doc._.kml_cue_counts
-            for f, c in counts.items():
-                j = index.get(f)
-                if j is not None and c:
-                    out[r, j] = np.log1p(c)
-                    out[r, len(fams) + j] = min(10.0 * c / max(n, 1), 3.0)
-            out[r, -1] = np.log1p(n) / 5.0
-        return out * self.cue_weight
+    def _cue_block(self, an: CueAnalysis) -> np.ndarray:
+        counts = np.zeros((an.n_docs, len(self.families_)), dtype=np.float64)
+        index = {f: i for i, f in enumerate(self.families_)}
+        have = an.counts
+        for j, f in enumerate(an.families):
+            if f in index:
+                counts[:, index[f]] = have[:, j]
+        n = an.n_tokens.astype(np.float64)
+        rates = np.minimum(10.0 * counts / np.maximum(n, 1.0)[:, None], 3.0)
+        block = np.hstack([np.log1p(counts), rates, (np.log1p(n) / 5.0)[:, None]])
+        return block * self.cue_weight
 
     # -- estimator API ------------------------------------------------------------
     def fit(self, X, y=None):
@@ -130,27 +166,66 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, X, y=None):
-        docs = self._docs(X)
         nlp = get_nlp(self.nlp)
         self.families_ = tuple(nlp.get_pipe("kmlang_cues").families)
+        analyses = list(self._analyses(X))
+        terms: list[list[str]] = []
+        seen: dict[str, set[int]] = {}
+        for an in analyses:
+            keys, dids = author_keys(an)
+            bounds = np.searchsorted(dids, np.arange(an.n_docs + 1))
+            for i in range(an.n_docs):
+                k = keys[bounds[i]:bounds[i + 1]]
+                t = _terms([an.strings[h] for h in k.tolist()], self.ngram_range)
+                hashes, _ = ngram_keys(k, np.zeros(len(k), dtype=np.int64), self.ngram_range)
+                for term, h in zip(t, hashes.tolist()):  # same order: unigrams, then bigrams, ...
+                    seen.setdefault(term, set()).add(h)
+                terms.append(t)
         self.vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=self.min_df,
                                            max_features=self.max_features, sublinear_tf=True)
-        terms = [doc_terms(d, self.ngram_range) for d in docs]
-        ngrams = self.vectorizer_.fit_transform(terms)
+        self.vectorizer_.fit(terms)
+        # one term string can come from more than one token sequence (a NORM may hold a space)
+        pairs = sorted((h, col) for term, col in self.vectorizer_.vocabulary_.items() for h in seen[term])
+        self.ngram_hashes_ = np.array([h for h, _ in pairs], dtype=np.uint64)
+        self.ngram_columns_ = np.array([c for _, c in pairs], dtype=np.int64)
         self.n_features_in_ = 1
-        return sp.hstack([ngrams, sp.csr_matrix(self._cue_block(docs))], format="csr")
+        return sp.vstack([self.transform_analysis(an) for an in analyses], format="csr")
 
     def transform(self, X):
         check_is_fitted(self, "vectorizer_")
-        return self.transform_docs(self._docs(X))
+        mats = [self.transform_analysis(an) for an in self._analyses(X)]
+        if not mats:
+            return sp.csr_matrix((0, len(self.get_feature_names_out())))
+        return sp.vstack(mats, format="csr")
 
     def transform_docs(self, docs: Sequence[Doc]):
-        """Features for already-parsed docs (the single spaCy pass of :func:`kmlang.score`)."""
-        check_is_fitted(self, "vectorizer_")
-        if not docs:
-            return sp.csr_matrix((0, len(self.get_feature_names_out())))
-        ngrams = self.vectorizer_.transform([doc_terms(d, self.ngram_range) for d in docs])
-        return sp.hstack([ngrams, sp.csr_matrix(self._cue_block(docs))], format="csr")
+        """Features for already-parsed docs."""
+        return self.transform(list(docs))
+
+    def transform_analysis(self, an: CueAnalysis) -> sp.csr_matrix:
+        """Features of an analysed batch (the single spaCy pass of :func:`kmlang.score`)."""
+        check_is_fitted(self, "ngram_hashes_")
+        n_cols = len(self.vectorizer_.vocabulary_)
+        keys, dids = author_keys(an)
+        grams, rows = ngram_keys(keys, dids, self.ngram_range)
+        table = self.ngram_hashes_
+        if len(table) and len(grams):
+            pos = np.minimum(np.searchsorted(table, grams), len(table) - 1)
+            hit = table[pos] == grams
+            code = rows[hit].astype(np.int64) * n_cols + self.ngram_columns_[pos[hit]]
+        else:
+            code = np.empty(0, dtype=np.int64)
+        code, counts = np.unique(code, return_counts=True)
+        r, c = code // n_cols, code % n_cols
+        # what TfidfTransformer does: sublinear tf, idf, then l2 row norm
+        data = counts.astype(np.float64)
+        np.log(data, out=data)
+        data += 1.0
+        data *= self.vectorizer_.idf_[c]
+        indptr = np.zeros(an.n_docs + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=an.n_docs), out=indptr[1:])
+        ngrams = normalize(sp.csr_matrix((data, c, indptr), shape=(an.n_docs, n_cols)), copy=False)
+        return sp.hstack([ngrams, sp.csr_matrix(self._cue_block(an))], format="csr")
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "vectorizer_")

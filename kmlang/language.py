@@ -2,46 +2,38 @@
 
 A parsed passage with at least 8 alphabetic tokens is flagged when fewer than
 10% of them are English function words (spaCy's English stop-word list); any
-passage is flagged when more than half of its alphabetic tokens are written
-mostly outside the Latin script (letters above U+024F). Scores of flagged passages are still computed but marked
+passage is flagged when more than half of its word tokens (not spaces or
+punctuation) are written mostly outside the Latin script (letters above U+024F). Scores of flagged passages are still computed but marked
 ``status == "non_english"`` (out of the model's scope).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from spacy.attrs import IS_ALPHA, IS_ASCII, IS_PUNCT, IS_SPACE, IS_STOP, ORTH
 from spacy.tokens import Doc
 
-__all__ = ["looks_non_english"]
+from ._tokens import TokenTable, token_table
+
+__all__ = ["looks_non_english", "non_english"]
 
 MIN_ALPHA = 8
 MIN_STOP_SHARE = 0.10
 
 
-def _non_latin_share(doc: Doc, arr: np.ndarray) -> float:
-    """Share of word tokens written mostly outside the Latin script (only non-ASCII tokens are looked at)."""
-    words = (arr[:, 4] == 0) & (arr[:, 5] == 0)
-    if not words.any():
-        return 0.0
-    foreign = words & (arr[:, 2] == 0)
-    if not foreign.any():
-        return 0.0
-    strings = doc.vocab.strings
-    n = 0
-    for h in arr[foreign, 3].tolist():
-        letters = [c for c in strings[h] if c.isalpha()]
-        n += sum(ord(c) > 0x024F for c in letters) * 2 > len(letters) > 0
-    return n / int(words.sum())
-
-
 def looks_non_english(doc: Doc) -> bool:
     """True when ``doc`` is probably not English (see the module docstring)."""
-    if len(doc) == 0:
-        return False
-    arr = doc.to_array([IS_ALPHA, IS_STOP, IS_ASCII, ORTH, IS_SPACE, IS_PUNCT])
-    alpha = arr[:, 0].astype(bool)
-    n_alpha = int(alpha.sum())
-    if n_alpha >= MIN_ALPHA and float(np.mean(arr[alpha, 1])) < MIN_STOP_SHARE:
-        return True
-    return _non_latin_share(doc, arr) > 0.5
+    return bool(non_english(token_table([doc]))[0])
+
+
+def non_english(t: TokenTable) -> np.ndarray:
+    """:func:`looks_non_english` for every doc of a batch at once (from its token table)."""
+    n = t.n_docs
+    ids = t.doc_ids()
+    alpha = t.has("IS_ALPHA")
+    n_alpha = np.bincount(ids[alpha], minlength=n)
+    n_stop = np.bincount(ids[alpha & t.has("IS_STOP")], minlength=n)
+    few_stop = (n_alpha >= MIN_ALPHA) & (n_stop < MIN_STOP_SHARE * np.maximum(n_alpha, 1))
+    words = ~(t.has("IS_SPACE") | t.has("IS_PUNCT"))
+    n_words = np.bincount(ids[words], minlength=n)
+    n_foreign = np.bincount(ids[words & ~t.has("IS_ASCII") & t.has("NON_LATIN")], minlength=n)
+    return few_stop | (n_foreign * 2 > n_words) & (n_words > 0)

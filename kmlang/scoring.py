@@ -10,8 +10,8 @@ from spacy.language import Language
 
 from ._input import as_frame
 from ._parallel import CHUNK
-from .cues import extract_cue_dict, parse
-from .language import looks_non_english
+from .cues import analyse_texts, cue_table
+from .language import non_english
 from .nlp import DEFAULT_MAX_CHARS, get_nlp
 from .shifts import TARGETS
 
@@ -37,27 +37,43 @@ def resolve_model(model):
     return model
 
 
+class _ScoreColumns:
+    """Position, relevance and label arrays per target, filled batch by batch."""
+
+    def __init__(self, model, n: int) -> None:
+        self.model = model
+        self.pos = {t: np.full(n, np.nan) for t in model.targets_}
+        self.rel = {t: np.full(n, np.nan) for t in model.targets_}
+        self.lab = {t: np.zeros(n, dtype="int8") for t in model.targets_}
+        self.missing = np.ones(n, dtype=bool)
+
+    def fill(self, rows: np.ndarray, features) -> None:
+        if not len(rows):
+            return
+        proba = self.model.predict_proba_features(features)
+        labels = self.model.decide(proba)
+        for t, p in proba.items():
+            self.pos[t][rows] = p[:, 2] - p[:, 0]
+            self.rel[t][rows] = 1.0 - p[:, 1]
+            self.lab[t][rows] = labels[t]
+        self.missing[rows] = False
+
+    def columns(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for t in self.model.targets_:
+            out[t] = self.pos[t]
+            out[f"{t}_relevance"] = self.rel[t]
+            out[f"{t}_label"] = pd.arrays.IntegerArray(self.lab[t], self.missing.copy())
+        return out
+
+
 def score_docs(model, docs: list) -> dict[str, np.ndarray]:
     """Score columns for parsed docs (``None`` entries give NaN and a missing label)."""
-    n = len(docs)
-    idx = [i for i, d in enumerate(docs) if d is not None]
-    out: dict[str, np.ndarray] = {}
-    targets = model.targets_
-    proba = model.predict_proba_features(model.featurizer_.transform_docs([docs[i] for i in idx])) if idx else {}
-    labels = model.decide(proba) if idx else {}
-    for t in targets:
-        pos = np.full(n, np.nan)
-        rel = np.full(n, np.nan)
-        lab = pd.array([pd.NA] * n, dtype="Int8")
-        if idx:
-            p = proba[t]
-            pos[idx] = p[:, 2] - p[:, 0]
-            rel[idx] = 1.0 - p[:, 1]
-            lab[idx] = labels[t].astype("int8")
-        out[t] = pos
-        out[f"{t}_relevance"] = rel
-        out[f"{t}_label"] = lab
-    return out
+    rows = np.array([i for i, d in enumerate(docs) if d is not None], dtype=np.int64)
+    cols = _ScoreColumns(model, len(docs))
+    if len(rows):
+        cols.fill(rows, model.featurizer_.transform_docs([docs[i] for i in rows]))
+    return cols.columns()
 
 
 def score(data, text: str = "text", *, model=None, nlp: str | Path | Language | None = None,
@@ -102,9 +118,10 @@ def score(data, text: str = "text", *, model=None, nlp: str | Path | Language | 
     if n_process > 1 and len(frame) >= 2 * CHUNK and (nlp is None or not isinstance(nlp, Language)):
         return _score_parallel(frame, text, clf, nlp, n_process, batch_size, max_chars, progress, cues)
     pipeline = get_nlp(nlp if nlp is not None else clf.featurizer_.nlp)
-    docs, statuses = parse(list(frame[text]), pipeline, n_process=n_process, batch_size=batch_size,
-                           max_chars=max_chars, progress=progress)
-    return _assemble(frame, docs, statuses, clf, pipeline, cues)
+    texts = list(frame[text])
+    statuses, batches = analyse_texts(texts, pipeline, n_process=n_process, batch_size=batch_size,
+                                      max_chars=max_chars, progress=progress)
+    return _assemble(frame, len(texts), statuses, batches, clf, pipeline, cues)
 
 
 def _worker_score(texts: list, *, text: str, clf, nlp, batch_size: int, max_chars: int,
@@ -128,16 +145,26 @@ def _score_parallel(frame, text, clf, nlp, n_process, batch_size, max_chars, pro
     return pd.concat([frame, scored], axis=1)
 
 
-def _assemble(frame: pd.DataFrame, docs, statuses, clf, pipeline, with_cues: bool) -> pd.DataFrame:
+def _assemble(frame: pd.DataFrame, n: int, statuses, batches, clf, pipeline, with_cues: bool) -> pd.DataFrame:
+    """Score the analysed batches and put the columns beside the input frame."""
     statuses = list(statuses)
-    for i, d in enumerate(docs):  # out of scope outweighs truncated (both are scored)
-        if d is not None and statuses[i] in ("ok", "truncated") and looks_non_english(d):
-            statuses[i] = "non_english"
     families = pipeline.get_pipe("kmlang_cues").families
-    cue_cols = extract_cue_dict(docs, families, with_cues=with_cues)
-    cols: dict[str, object] = {"n_tokens": cue_cols.pop("n_tokens"), "status": statuses}
-    cols.update(cue_cols)
-    cols.update(score_docs(clf, docs))
+    n_tokens = np.zeros(n, dtype=np.int64)
+    counts = np.full((n, len(families)), np.nan) if with_cues else None
+    scores = _ScoreColumns(clf, n)
+    featurizer = clf.featurizer_
+    for rows, an in batches:
+        n_tokens[rows] = an.n_tokens
+        if with_cues:
+            counts[rows] = an.counts
+        for i in rows[non_english(an.table)].tolist():  # out of scope outweighs truncated (both are scored)
+            if statuses[i] in ("ok", "truncated"):
+                statuses[i] = "non_english"
+        scores.fill(rows, featurizer.transform_analysis(an))
+    cols: dict[str, object] = {"n_tokens": n_tokens, "status": statuses}
+    if with_cues:
+        cols.update(cue_table(n_tokens, counts, families))
+    cols.update(scores.columns())
     out = pd.DataFrame(cols, index=frame.index)
     dup = [c for c in out.columns if c in frame.columns]
     if dup:

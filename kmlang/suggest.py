@@ -69,24 +69,24 @@ def _has_scores(frame: pd.DataFrame) -> bool:
 
 
 def _model_proba(frame: pd.DataFrame, text: str, model) -> tuple[dict[str, np.ndarray], list[str]]:
-    from .cues import parse
-    from .language import looks_non_english
+    from .cues import analyse_texts
+    from .language import non_english
     from .nlp import get_nlp
     from .scoring import resolve_model
 
     clf = resolve_model(model)
     pipeline = get_nlp(clf.featurizer_.nlp)
-    docs, statuses = parse(list(frame[text]), pipeline)
+    texts = list(frame[text])
+    statuses, batches = analyse_texts(texts, pipeline)
     statuses = list(statuses)
-    for i, d in enumerate(docs):
-        if d is not None and statuses[i] in ("ok", "truncated") and looks_non_english(d):
-            statuses[i] = "non_english"
-    idx = [i for i, d in enumerate(docs) if d is not None]
-    proba = {t: np.full((len(docs), 3), np.nan) for t in clf.targets_}
-    if idx:
-        got = clf.predict_proba_features(clf.featurizer_.transform_docs([docs[i] for i in idx]))
+    proba = {t: np.full((len(texts), 3), np.nan) for t in clf.targets_}
+    for rows, an in batches:
+        for i in rows[non_english(an.table)].tolist():
+            if statuses[i] in ("ok", "truncated"):
+                statuses[i] = "non_english"
+        got = clf.predict_proba_features(clf.featurizer_.transform_analysis(an))
         for t, p in got.items():
-            proba[t][idx] = p
+            proba[t][rows] = p
     return proba, statuses
 
 

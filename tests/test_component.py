@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import spacy
 
@@ -128,25 +129,74 @@ def test_invalid_syntax_option():
         nlp.add_pipe("kmlang_cues", config={"syntax": "maybe"})
 
 
-def test_anchored_windows_find_what_the_full_matcher_finds(nlp):
-    """The windowed token-pattern matching equals the spaCy Matcher on the whole doc."""
+def _batch_pattern_matches(comp, docs):
+    from kmlang._tokens import token_table
+
+    table = token_table(docs)
+    fam, s, e = comp._patterns.match(table)
+    dids = np.searchsorted(table.offsets, s, side="right") - 1
+    off = table.offsets
+    return {(int(d), comp.families[f], int(a - off[d]), int(b - off[d])) for d, f, a, b in zip(dids, fam, s, e)}
+
+
+def _spacy_matches(comp, docs):
+    strings = comp.nlp.vocab.strings
+    return {(i, strings[m], a, b) for i, d in enumerate(docs) for m, a, b in comp._matcher(d)}
+
+
+def test_batch_pattern_matcher_finds_what_spacy_matcher_finds(nlp):
+    """The numpy token-pattern matcher equals spaCy's Matcher (greedy=None) on the same docs."""
     comp = nlp.get_pipe("kmlang_cues")
+    assert comp._patterns is not None
     texts = [ex[0] for ex in CUE_EXAMPLES.values()] + [
         "As Tom and Ana both pointed out, I've been working on this project for 12 years, and I know, "
         "I really do know, that my own notes and our team playbook matter. Thanks Priya! 20 years of experience.",
         "we all really truly finally learned it; we have figured out; we sorted out the issue " * 3,
+        "I", "", "as", "I have been doing it for", "Thanks", "5 years of experience",
     ]
-    for doc in nlp.pipe(texts):
-        full = {(nlp.vocab.strings[m], s, e) for m, s, e in comp._matcher(doc)}
-        assert set(comp._match_patterns(doc)) == full, doc.text
+    docs = list(nlp.pipe(texts))
+    assert _batch_pattern_matches(comp, docs) == _spacy_matches(comp, docs)
 
 
-def test_anchored_windows_on_real_text(nlp, shared):
+@pytest.mark.parametrize("pattern", [
+    [{"LOWER": "a"}, {"LOWER": "b", "OP": "?"}],
+    [{"LOWER": "a"}, {"IS_ALPHA": True, "OP": "*"}, {"LOWER": "c"}],
+    [{"LOWER": "a"}, {"LOWER": "b", "OP": "+"}],
+    [{"LOWER": "a"}, {"IS_ALPHA": True, "OP": "{1,2}"}, {"LOWER": {"IN": ["c", "d"]}}],
+    [{"LOWER": "a"}, {"LOWER": {"NOT_IN": ["b"]}, "OP": "{2}"}],
+    [{"LOWER": "b", "OP": "?"}, {"LOWER": "c"}],
+    [{"LOWER": "b", "OP": "*"}, {"LOWER": "c", "OP": "?"}, {"LOWER": "d"}],
+    [{"ORTH": "A"}, {"LIKE_NUM": True, "OP": "{,2}"}, {"IS_TITLE": True}],
+])
+def test_batch_pattern_matcher_operators(pattern):
+    """Each supported operator gives spaCy's matches, across doc boundaries in one batch."""
+    from kmlang.component import CueComponent
+
+    nlp = spacy.blank("en")
+    comp = CueComponent(nlp, lexicon={"families": {"x": {"patterns": [pattern]}}})
+    assert comp._patterns is not None
+    texts = ["a b c d", "a b b b c", "a c", "A 1 2 Bob", "a", "b b c d a", "a x y c a b", "c", "d d"]
+    docs = list(nlp.pipe(texts))
+    assert _batch_pattern_matches(comp, docs) == _spacy_matches(comp, docs)
+
+
+def test_unsupported_pattern_falls_back_to_spacy_matcher():
+    from kmlang.component import CueComponent
+
+    nlp = spacy.blank("en")
+    comp = CueComponent(nlp, lexicon={"families": {"x": {"patterns": [[{"LOWER": {"REGEX": "^kn"}}]]}}})
+    assert comp._patterns is None
+    nlp.add_pipe("kmlang_cues", config={})
+    nlp.get_pipe("kmlang_cues").initialize(lexicon={"families": {"x": {"patterns": [[{"LOWER": {"REGEX": "^kn"}}]]}}})
+    assert nlp("I know, you knew")._.kml_cue_counts == {"x": 2}
+
+
+def test_batch_pattern_matcher_on_real_text(nlp, shared):
     import json as _json
 
     comp = nlp.get_pipe("kmlang_cues")
     with (shared / "corpora" / "stackexchange.jsonl").open(encoding="utf-8") as fh:
-        texts = [_json.loads(line)["text"] for line, _ in zip(fh, range(400))]
-    for doc in nlp.pipe(texts):
-        full = {(nlp.vocab.strings[m], s, e) for m, s, e in comp._matcher(doc)}
-        assert set(comp._match_patterns(doc)) == full
+        texts = [_json.loads(line)["text"] for line, _ in zip(fh, range(1500))]
+    docs = list(nlp.pipe(texts))
+    found = _batch_pattern_matches(comp, docs)
+    assert found and found == _spacy_matches(comp, docs)
