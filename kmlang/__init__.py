@@ -82,12 +82,15 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .aggregation import aggregate, trend
-    from .evaluation import evaluate
-    from .explanation import Explanation, explain
-    from .features import CueFeaturizer
-    from .labelled import load_labelled
-    from .model import ShiftClassifier
-    from .persist import load_model, save_model
-    from .readers import read
-    from .scoring import score
+    from .aggregation import aggregate as aggregate
+    from .aggregation import trend as trend
+    from .evaluation import evaluate as evaluate
+    from .explanation import Explanation as Explanation
+    from .explanation import explain as explain
+    from .features import CueFeaturizer as CueFeaturizer
+    from .labelled import load_labelled as load_labelled
+    from .model import ShiftClassifier as ShiftClassifier
+    from .persist import load_model as load_model
+    from .persist import save_model as save_model
+    from .readers import read as read
+    from .scoring import score as score

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._tokens import TokenTable
 
-__all__ = ["CueAnalysis", "select_longest"]
+__all__ = ["CueAnalysis", "select_longest", "rates_per_100"]
 
 
 @dataclass
@@ -63,6 +63,16 @@ class CueAnalysis:
         n_f = len(self.families)
         flat = np.bincount(self.cue_doc * n_f + self.cue_family, minlength=self.n_docs * n_f)
         return flat.reshape(self.n_docs, n_f)
+
+
+def rates_per_100(counts: np.ndarray, n_tokens: np.ndarray) -> np.ndarray:
+    """Cue counts per 100 author tokens: ``(n_docs, n_families)`` counts, ``(n_docs,)`` tokens.
+
+    A passage without tokens has rate 0.0; NaN counts (unparsed rows) stay NaN.
+    """
+    n = np.asarray(n_tokens, dtype=np.float64)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, 100.0 * counts / np.maximum(n, 1.0), np.where(np.isnan(counts), np.nan, 0.0))
 
 
 def select_longest(doc: np.ndarray, fam: np.ndarray, start: np.ndarray, end: np.ndarray):

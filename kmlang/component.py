@@ -12,6 +12,12 @@ negation attached to that verb, and the possessor of a knowledge noun.
 
 Lines quoted from someone else (starting with ``>``) are parsed, but their cues
 are not counted as the author's.
+
+All matching happens in :meth:`CueComponent.analyse`, on a batch of docs at
+once (token attributes as arrays, token patterns advanced with numpy, phrases
+through spaCy's ``PhraseMatcher``); ``__call__`` and ``pipe`` turn its result
+into spans. :func:`kmlang.score` and :func:`kmlang.cues` use the analysis
+directly and never build the spans.
 """
 
 from __future__ import annotations
@@ -24,13 +30,13 @@ from typing import Any
 
 import numpy as np
 import srsly
-from spacy.attrs import IS_SPACE, ORTH
+from spacy.attrs import IS_SPACE
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
-from ._analysis import CueAnalysis, select_longest
+from ._analysis import CueAnalysis, rates_per_100, select_longest
 from ._patterns import PatternSet, Unsupported
 from ._tokens import token_table
 from .lexicon import expand_pattern, load_lexicon
@@ -68,8 +74,9 @@ def _cue_counts(doc: Doc) -> dict[str, int]:
 
 
 def cue_rates(counts: dict[str, int], n_tokens: int) -> dict[str, float]:
-    """Counts per 100 author tokens (0.0 for a passage without tokens)."""
-    return {k: (100.0 * v / n_tokens if n_tokens else 0.0) for k, v in counts.items()}
+    """Counts per 100 author tokens (0.0 for a passage without tokens); see :func:`rates_per_100`."""
+    rates = rates_per_100(np.array([list(counts.values())], dtype=np.float64), np.array([n_tokens]))
+    return dict(zip(counts, rates[0].tolist()))
 
 
 def _cue_rates(doc: Doc) -> dict[str, float]:
@@ -134,18 +141,6 @@ class CueComponent:
         self.lexicon = load_lexicon(lexicon)
         self._use_syntax: bool | None = None  # decided on the first document
         self._compile()
-
-    def _may_quote(self, doc: Doc) -> bool:
-        """Cheap test (no ``doc.text``): does any token start with the quote prefix?
-
-        English tokenizers split ``>`` off as its own token, so for the default
-        prefix this is one array comparison; other prefixes fall back to the text.
-        """
-        if self.quote_prefix != ">":
-            return self.quote_prefix in doc.text
-        if len(doc) == 0:
-            return False
-        return bool((doc.to_array([ORTH]) == self._gt_hash).any())
 
     def _pipeline_parses(self) -> bool:
         """Whether a component before this one assigns dependency labels (a parser)."""

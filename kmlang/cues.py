@@ -12,6 +12,7 @@ from spacy.language import Language
 from spacy.util import minibatch
 from tqdm.auto import tqdm
 
+from ._analysis import rates_per_100
 from ._input import as_frame, clean_text
 from ._parallel import CHUNK
 from .nlp import DEFAULT_MAX_CHARS, get_nlp
@@ -26,11 +27,8 @@ def cue_columns(families) -> list[str]:
 def cue_table(n_tokens: np.ndarray, counts: np.ndarray, families) -> dict[str, np.ndarray]:
     """``cue_<family>`` and ``cue_<family>_rate`` columns (NaN rows stay NaN; integer counts if none)."""
     out: dict[str, np.ndarray] = {}
-    nan = np.isnan(counts).any(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rates = np.where(n_tokens[:, None] > 0, 100.0 * counts / np.maximum(n_tokens, 1)[:, None], 0.0)
-    rates[nan] = np.nan
-    as_int = not nan.any()
+    rates = rates_per_100(counts, n_tokens)
+    as_int = not np.isnan(counts).any()
     for j, f in enumerate(families):
         out[f"cue_{f}"] = counts[:, j].astype(np.int64) if as_int else counts[:, j]
     for j, f in enumerate(families):

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
@@ -204,7 +205,10 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
 
     def transform_analysis(self, an: CueAnalysis) -> sp.csr_matrix:
         """Features of an analysed batch (the single spaCy pass of :func:`kmlang.score`)."""
-        check_is_fitted(self, "ngram_hashes_")
+        check_is_fitted(self, "vectorizer_")
+        if not hasattr(self, "ngram_hashes_"):
+            raise NotFittedError("This model was trained by kmlang 0.1 before n-gram hashes were recorded; "
+                                 "retrain it with `kmlang train` (the same data gives the same model).")
         n_cols = len(self.vectorizer_.vocabulary_)
         keys, dids = author_keys(an)
         grams, rows = ngram_keys(keys, dids, self.ngram_range)

@@ -1,0 +1,139 @@
+"""The batch (array) path of the cue component and the featurizer equals the per-doc definitions."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import spacy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
+from spacy.attrs import (
+    IS_ALPHA,
+    IS_ASCII,
+    IS_PUNCT,
+    IS_SPACE,
+    IS_STOP,
+    IS_TITLE,
+    LIKE_NUM,
+    LIKE_URL,
+    LOWER,
+)
+from spacy.tokens import Span
+from spacy.util import filter_spans
+
+from kmlang._analysis import select_longest
+from kmlang._tokens import FLAGS, token_table
+from kmlang.features import CueFeaturizer, doc_terms
+
+TRICKY = [
+    "I know N.C. and N.J. well; see https://example.org/x?y=1 or call 555-1234, 12 times.",
+    "> I know you are wrong\nWe all know better. I don't know, honestly.\n> we know",
+    "Thanks to Priya, as Tom pointed out, I've been working on this for 12 years. Good point!",
+    "", "   ", "I", "gonna wanna dunno y'all ain't",
+]
+
+
+def _real(shared, n, name="stackexchange.jsonl"):
+    with (shared / "corpora" / name).open(encoding="utf-8") as fh:
+        return [json.loads(line)["text"] for line, _ in zip(fh, range(n))]
+
+
+_DOC = spacy.blank("en")("a " * 20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3), st.integers(0, 12), st.integers(1, 5)),
+                max_size=30))
+def test_select_longest_is_filter_spans_per_family(matches):
+    doc = _DOC
+    rows = np.array([(d, f, s, s + n) for d, f, s, n in matches], dtype=np.int64).reshape(-1, 4)
+    d, f, s, e = select_longest(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3])
+    got = sorted(zip(d.tolist(), f.tolist(), s.tolist(), e.tolist()))
+    want = []
+    for di in range(3):
+        for fi in range(4):
+            spans = [Span(doc, a, b) for dd, ff, a, b in rows.tolist() if dd == di and ff == fi]
+            want += [(di, fi, sp.start, sp.end) for sp in filter_spans(spans)]
+    assert got == sorted(want)
+    order = list(zip(d.tolist(), s.tolist(), e.tolist()))
+    assert order == sorted(order)
+
+
+def test_lexeme_flags_equal_to_array(nlp, shared):
+    docs = list(nlp.pipe(_real(shared, 300, "wikipedia_talk.jsonl") + TRICKY))
+    table = token_table(docs)
+    attrs = [IS_ALPHA, IS_TITLE, LIKE_NUM, LIKE_URL, IS_SPACE, IS_STOP, IS_ASCII, IS_PUNCT, LOWER]
+    names = ["IS_ALPHA", "IS_TITLE", "LIKE_NUM", "LIKE_URL", "IS_SPACE", "IS_STOP", "IS_ASCII", "IS_PUNCT"]
+    want = np.concatenate([d.to_array(attrs) for d in docs if len(d)])
+    for j, name in enumerate(names):
+        assert (table.has(name) == want[:, j].astype(bool)).all(), name
+    assert (table.lower == want[:, -1]).all()
+    assert table.n_docs == len(docs) and table.offsets[-1] == len(table.orth)
+    assert not table.has("NON_LATIN").any() or any(not d.text.isascii() for d in docs)
+    assert (FLAGS["NON_LATIN"] & token_table([nlp("Это русский текст")]).flags).all()
+
+
+def test_pipe_in_batches_equals_one_doc_at_a_time(nlp, shared):
+    texts = _real(shared, 200) + TRICKY
+    def spans(docs):
+        return [[(s.start, s.end, s.label_) for s in d.spans["kml_cues"]] for d in docs]
+
+    assert spans(list(nlp.pipe(texts, batch_size=64))) == spans([nlp(t) for t in texts])
+
+
+def test_analysis_counts_equal_span_counts(nlp, shared):
+    comp = nlp.get_pipe("kmlang_cues")
+    texts = _real(shared, 300, "r_mailing_lists.jsonl") + TRICKY
+    docs = list(nlp.pipe(texts))
+    an = comp.analyse(docs)
+    counts = an.counts
+    for i, doc in enumerate(docs):
+        assert dict(zip(comp.families, counts[i].tolist())) == doc._.kml_cue_counts
+        assert an.n_tokens[i] == doc._.kml_n_tokens
+
+
+def _string_tfidf(fitted: CueFeaturizer, docs):
+    """What the featurizer's n-gram block must equal: TfidfVectorizer on n-gram strings."""
+    vec = TfidfVectorizer(analyzer=lambda x: x, sublinear_tf=True, vocabulary=fitted.vectorizer_.vocabulary_)
+    vec.idf_ = fitted.vectorizer_.idf_
+    return vec.transform([doc_terms(d, fitted.ngram_range) for d in docs])
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 2), (1, 3), (2, 2)])
+def test_hashed_ngrams_equal_string_tfidf(nlp, shared, ngram_range):
+    train = _real(shared, 600) + TRICKY * 3
+    test = _real(shared, 200, "reddit_ask.jsonl") + TRICKY
+    feat = CueFeaturizer(min_df=2, ngram_range=ngram_range).fit(train)
+    docs = list(nlp.pipe(test))
+    got = feat.transform(test)[:, : len(feat.vectorizer_.vocabulary_)]
+    want = _string_tfidf(feat, docs)
+    assert got.shape == want.shape and got.nnz == want.nnz
+    np.testing.assert_allclose(got.toarray(), want.toarray(), atol=1e-12)
+    # a NORM holding a space (N.C. -> "North Carolina") is still one token's feature
+    assert "North Carolina" in feat.vectorizer_.vocabulary_ or ngram_range[0] > 1
+
+
+def test_model_without_hash_index_says_retrain(model):
+    import copy
+
+    from sklearn.exceptions import NotFittedError
+
+    old = copy.deepcopy(model.featurizer_)
+    del old.ngram_hashes_
+    with pytest.raises(NotFittedError, match="retrain"):
+        old.transform(["I know"])
+
+
+def test_score_equals_scoring_parsed_docs(model, nlp):
+    import kmlang
+    from kmlang.scoring import score_docs
+
+    texts = TRICKY[:3] + ["We figured it out together, thanks to everyone's notes.", "I don't know, can anyone help?"]
+    frame = kmlang.score(texts, model=model)
+    cols = score_docs(model, list(nlp.pipe(texts)))
+    for t in model.targets_:
+        np.testing.assert_allclose(frame[t].to_numpy(), cols[t], atol=1e-12)
+        assert frame[f"{t}_label"].tolist() == list(cols[f"{t}_label"])
