@@ -187,7 +187,8 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
     Returns
     -------
     dict
-        ``rows`` written, ``resumed_from`` (rows found done), ``status`` counts and ``output``.
+        ``rows`` written, ``resumed_from`` (rows found done), ``status`` counts (of all
+        rows, also those scored before a resume) and ``output``.
     """
     from .readers import iter_read
 
@@ -221,6 +222,11 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
     if progress is None:
         progress = sys.stderr.isatty()
     status_counts: dict[str, int] = {}
+    for i, _, _ in done:  # what the parts already written hold
+        counts_file = partial / f"status-{i:06d}.json"
+        if counts_file.exists():
+            for s, c in json.loads(counts_file.read_text(encoding="utf-8")).items():
+                status_counts[s] = status_counts.get(s, 0) + int(c)
     chunks = _skip_rows(iter_read(input, format=format, chunksize=chunksize, errors=errors, **columns), n_done)
     bar = tqdm(total=None, initial=n_done, disable=not progress, unit="passage", desc="scoring")
     index = len(done)
@@ -230,8 +236,10 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
                        max_chars=max_chars, progress=False)
         if not keep_text:
             scored = scored.drop(columns=["text"])
-        for s, c in scored["status"].value_counts().items():
-            status_counts[s] = status_counts.get(s, 0) + int(c)
+        counts = {str(s): int(c) for s, c in scored["status"].value_counts().items()}
+        for s, c in counts.items():
+            status_counts[s] = status_counts.get(s, 0) + c
+        _write_atomic(partial / f"status-{index:06d}.json", json.dumps(counts))
         name = f"part-{index:06d}-{len(scored)}.{fmt}"
         tmp = partial / (name + ".tmp")
         write_frame(scored, tmp, fmt)

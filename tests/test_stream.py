@@ -81,7 +81,7 @@ def _run_and_kill(src: Path, out: Path, parts: int) -> None:
 def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path, kill_after_parts):
     src = _write_input(tmp_path / "in.jsonl", 140)
     ref = tmp_path / "ref.csv"
-    score_file(src, ref, chunksize=20, progress=False)
+    full = score_file(src, ref, chunksize=20, progress=False)
     out = tmp_path / "out.csv"
     _run_and_kill(src, out, kill_after_parts)
     partial = out.with_name(out.name + ".partial")
@@ -90,6 +90,7 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path, kill_after_part
         (partial / "part-000099-20.csv.tmp").write_text("garbage", encoding="utf-8")
     summary = score_file(src, out, chunksize=20, resume=True, progress=False)
     assert summary["rows"] == 140
+    assert summary["status"] == full["status"]  # counts cover the rows scored before the crash too
     pd.testing.assert_frame_equal(read_output(out), read_output(ref))
 
 
