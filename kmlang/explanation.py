@@ -92,7 +92,7 @@ class Explanation:
         return self.to_html()
 
     def to_html(self) -> str:
-        """The passage with cues highlighted (displaCy) and a table of the strongest contributions."""
+        """The passage with cues highlighted (`kmlang.render_cues`) and a table of the strongest contributions."""
         from .render import render_cues
 
         parts = [render_cues(self.doc) if self.doc is not None else f"<p>{html.escape(self.text)}</p>"]

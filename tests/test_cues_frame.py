@@ -51,6 +51,22 @@ def test_render_cues_html():
         kmlang.render_cues("  ")
 
 
+def test_render_cues_keeps_the_text_as_written():
+    import html as _html
+    import re
+
+    text = "Honestly, I don't know.\n> I know better\nThanks to Tom, as Ana pointed out. Any help? <b>x</b> & y"
+    out = kmlang.render_cues(text)
+    body = out[out.index('<div class="kml-cues">'):]
+    shown = _html.unescape(re.sub(r'<span class="kml-label">[^<]*</span>|<[^>]+>', "", body))
+    assert shown == text  # no spaces added before punctuation, line breaks kept, markup escaped
+    assert "<b>x</b>" not in out
+    # the quoted line is not highlighted; an overlap (I inside "I don't know") names both families
+    assert 'title="first_person_singular, not_knowing"' in out or 'title="not_knowing, first_person_singular"' in out
+    assert out.count('class="kml-label">crediting<') == 2
+    assert kmlang.render_cues(text, page=True).startswith("<!DOCTYPE html>")
+
+
 def test_cues_n_process_2_equals_one_process():
     texts = ["I don't know, any help?", None, "We wrote it up on the wiki.", 5] * 600
     one = kmlang.cues(texts)

@@ -51,8 +51,8 @@ def test_notebook_runs(name, monkeypatch):
     if name.startswith("01"):
         assert len(images) >= 3, "expected the profile, the two-author profile and the trend"
         html = [o for c in nb.cells for o in c.get("outputs", [])
-                if "text/html" in o.get("data", {}) and 'class="spans"' in o["data"]["text/html"]]
-        assert html, "the explanation's displaCy HTML was not shown"
+                if "text/html" in o.get("data", {}) and 'class="kml-cue"' in o["data"]["text/html"]]
+        assert html, "the explanation's cue HTML was not shown"
     else:
         table = nb.cells[-2].outputs
         assert any("default model" in o.get("data", {}).get("text/plain", "") for o in table)

@@ -91,8 +91,8 @@ def test_report_has_every_section_and_the_facts(page, sample_scores):
     assert f"kmlang version</th><td>{kmlang.__version__}<" in page
     card = kmlang.load_model().card_
     assert str(card.get("name", "")) in page
-    # cue highlighting comes from displaCy's span renderer
-    assert 'class="spans"' in page
+    # cue highlighting (kmlang.render_cues: the text as written, cues marked)
+    assert 'class="kml-cues"' in page and 'class="kml-cue"' in page
 
 
 def test_title_and_text_are_escaped():

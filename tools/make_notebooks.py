@@ -140,7 +140,7 @@ print(f"author {author}: overall {by_author.set_index('author').loc[author, 'ove
 theirs[["timestamp", "overall", "overall_relevance", "overall_label", "text"]].head(5)'''),
         md("""
 `kmlang.explain` shows which cues and words pushed each score, with the cues highlighted in the
-text (displaCy) and the strongest features per shift (+ toward "we", − toward "I").
+text (cues marked) and the strongest features per shift (+ toward "we", − toward "I").
 """),
         code('''explanation = kmlang.explain(theirs["text"].iloc[0])
 display(HTML(explanation.to_html()))'''),
