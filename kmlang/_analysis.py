@@ -72,7 +72,8 @@ def rates_per_100(counts: np.ndarray, n_tokens: np.ndarray) -> np.ndarray:
     """
     n = np.asarray(n_tokens, dtype=np.float64)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, 100.0 * counts / np.maximum(n, 1.0), np.where(np.isnan(counts), np.nan, 0.0))
+        zero = np.where(np.isnan(counts), np.nan, 0.0)
+        return np.where(n > 0, 100.0 * counts / np.maximum(n, 1.0), zero)
 
 
 def select_longest(doc: np.ndarray, fam: np.ndarray, start: np.ndarray, end: np.ndarray):

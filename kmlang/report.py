@@ -340,8 +340,8 @@ def _poles_section(scores: pd.DataFrame, top_n: int) -> str:
         return _note("No scored passage text is available (was the scores file written with "
                      "--no-text?), so no passages can be shown.")
     parts = ['<p>For each shift, the passages labelled toward a pole (label +1 or \u22121) that '
-             f'sit furthest toward it (up to {top_n} each). Cues are underlined by family; cues '
-             "are what the model reads, the label comes from the whole passage.</p>"]
+             f'sit furthest toward it (up to {top_n} each). Cues are highlighted and named by '
+             "family; cues are what the model reads, the label comes from the whole passage.</p>"]
     for t in (*SHIFT_IDS, "overall"):
         s = get_shift(t)
         lab = pd.to_numeric(usable[f"{t}_label"], errors="coerce")
