@@ -112,8 +112,9 @@ class CueComponent:
     spans_key : str
         Key in ``doc.spans`` for the cues.
     syntax : {"auto", "on", "off"}
-        Whether to add syntactic matching. ``"auto"`` uses it when a document
-        has dependency annotation.
+        Whether to add syntactic matching. ``"auto"`` uses it when a parser runs
+        before this component, or when the docs it is given carry dependency
+        annotation.
     quote_prefix : str
         Lines starting with this (after optional spaces) are quoted text whose
         cues are not counted.
@@ -139,7 +140,7 @@ class CueComponent:
         self.syntax = syntax
         self.quote_prefix = quote_prefix
         self.lexicon = load_lexicon(lexicon)
-        self._use_syntax: bool | None = None  # decided on the first document
+        self._parser_before: bool | None = None  # whether the pipeline parses before us (looked up once)
         self._compile()
 
     def _pipeline_parses(self) -> bool:
@@ -261,15 +262,25 @@ class CueComponent:
                                                a[:, 1].astype(np.int64) + offsets[i],
                                                a[:, 2].astype(np.int64) + offsets[i]], axis=1))
         raw = np.concatenate(parts).astype(np.int64) if parts else np.empty((0, 4), dtype=np.int64)
-        if self._use_syntax is None:
-            self._use_syntax = self.syntax == "on" or (self.syntax == "auto" and self._pipeline_parses())
-        if self._use_syntax:
+        if self._syntax_for(docs):
             raw = self._apply_syntax(docs, raw, offsets)
         raw = raw[author[raw[:, 2]]] if len(raw) else raw  # cues on quoted lines are not the author's
         d, f, s, e = select_longest(raw[:, 0], raw[:, 1], raw[:, 2], raw[:, 3])
         local = offsets[d]
         strings = docs[0].vocab.strings if docs else self.nlp.vocab.strings
         return CueAnalysis(self.families, table, author, d, f, s - local, e - local, quotes, strings)
+
+    def _syntax_for(self, docs: list[Doc]) -> bool:
+        """``syntax="auto"``: on when a parser runs before this component, or when the
+        batch's docs (one pipeline made them) carry dependency annotation."""
+        if self.syntax != "auto":
+            return self.syntax == "on"
+        if self._parser_before is None:
+            self._parser_before = self._pipeline_parses()
+        if self._parser_before:
+            return True
+        first = next((d for d in docs if len(d)), None)
+        return first is not None and first.has_annotation("DEP")
 
     def _apply_syntax(self, docs: list[Doc], raw: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         fams = list(self.families)
