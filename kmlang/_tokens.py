@@ -11,6 +11,7 @@ tokenizer exceptions may set it).
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,67 +44,74 @@ class LexemeTable:
 
     Flags are read from the vocabulary the first time a word is seen; later
     changes to a lexeme's flags (``nlp.vocab["x"].is_stop = True``) are not
-    seen by a table that already holds the word.
+    seen by a table that already holds the word. Safe to share between
+    threads: readers use one snapshot of the arrays, and growing the table
+    replaces the snapshot in one assignment.
     """
 
     def __init__(self, vocab) -> None:
         self.vocab = vocab
-        self.keys = np.empty(0, dtype=np.uint64)
-        self.lower = np.empty(0, dtype=np.uint64)
-        self.flags = np.empty(0, dtype=np.uint32)
+        self._lock = threading.Lock()
+        empty = np.empty(0, dtype=np.uint64)
+        self._data = (empty, empty, np.empty(0, dtype=np.uint32))  # keys (sorted), lower, flags
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self._data[0])
 
-    def rows(self, orth: np.ndarray) -> np.ndarray:
-        """Row of each ``ORTH`` hash in the table (adding words not seen before)."""
-        if orth.size == 0:
-            return np.empty(0, dtype=np.intp)
-        pos = np.searchsorted(self.keys, orth)
-        if len(self.keys):
-            found = self.keys[np.minimum(pos, len(self.keys) - 1)] == orth
-        else:
-            found = np.zeros(orth.shape, dtype=bool)
+    def lookup(self, orth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(lower, flags)`` of each ``ORTH`` hash (adding words not seen before)."""
+        keys, lower, flags = self._data
+        pos = np.searchsorted(keys, orth)
+        found = keys[np.minimum(pos, len(keys) - 1)] == orth if len(keys) else np.zeros(orth.shape, bool)
         if not found.all():
-            self._add(np.unique(orth[~found]))
-            pos = np.searchsorted(self.keys, orth)
-        return pos
+            keys, lower, flags = self._add(np.unique(orth[~found]))
+            pos = np.searchsorted(keys, orth)
+        return lower[pos], flags[pos]
 
-    def _add(self, new: np.ndarray) -> None:
-        vocab = self.vocab
-        lower = np.empty(len(new), dtype=np.uint64)
-        flags = np.zeros(len(new), dtype=np.uint32)
-        for i, h in enumerate(new.tolist()):
-            lex = vocab[h]
-            lower[i] = lex.lower
-            f = 0
-            for bit, attr in _LEX_ATTRS:
-                if getattr(lex, attr):
-                    f |= bit
-            if _non_latin(lex.orth_):
-                f |= FLAGS["NON_LATIN"]
-            flags[i] = f
-        keys = np.concatenate([self.keys, new])
-        order = np.argsort(keys, kind="stable")
-        self.keys = keys[order]
-        self.lower = np.concatenate([self.lower, lower])[order]
-        self.flags = np.concatenate([self.flags, flags])[order]
+    def _add(self, new: np.ndarray):
+        with self._lock:
+            keys, lower, flags = self._data
+            if len(keys):  # another thread may have added some meanwhile
+                pos = np.minimum(np.searchsorted(keys, new), len(keys) - 1)
+                new = new[keys[pos] != new]
+            vocab = self.vocab
+            new_lower = np.empty(len(new), dtype=np.uint64)
+            new_flags = np.zeros(len(new), dtype=np.uint32)
+            for i, h in enumerate(new.tolist()):
+                lex = vocab[h]
+                new_lower[i] = lex.lower
+                f = 0
+                for bit, attr in _LEX_ATTRS:
+                    if getattr(lex, attr):
+                        f |= bit
+                if _non_latin(lex.orth_):
+                    f |= FLAGS["NON_LATIN"]
+                new_flags[i] = f
+            all_keys = np.concatenate([keys, new])
+            order = np.argsort(all_keys, kind="stable")
+            self._data = (all_keys[order], np.concatenate([lower, new_lower])[order],
+                          np.concatenate([flags, new_flags])[order])
+            return self._data
 
 
 _TABLES: OrderedDict[int, LexemeTable] = OrderedDict()
 _MAX_TABLES = 8
 
 
+_TABLES_LOCK = threading.Lock()
+
+
 def lexeme_table(vocab) -> LexemeTable:
     """The table of ``vocab`` (kept for the last few vocabularies used)."""
     key = id(vocab)
-    table = _TABLES.get(key)
-    if table is None or table.vocab is not vocab:
-        table = _TABLES[key] = LexemeTable(vocab)
-        while len(_TABLES) > _MAX_TABLES:
-            _TABLES.popitem(last=False)
-    _TABLES.move_to_end(key)
-    return table
+    with _TABLES_LOCK:
+        table = _TABLES.get(key)
+        if table is None or table.vocab is not vocab:
+            table = _TABLES[key] = LexemeTable(vocab)
+            while len(_TABLES) > _MAX_TABLES:
+                _TABLES.popitem(last=False)
+        _TABLES.move_to_end(key)
+        return table
 
 
 @dataclass
@@ -144,6 +152,5 @@ def token_table(docs: Sequence[Doc]) -> TokenTable:
         return TokenTable(empty, empty, empty, np.empty(0, dtype=np.uint32), offsets)
     arr = np.concatenate([d.to_array([ORTH, NORM]) for d in docs if len(d)])
     orth, norm = arr[:, 0], arr[:, 1]
-    table = lexeme_table(docs[0].vocab)
-    rows = table.rows(orth)
-    return TokenTable(orth, norm, table.lower[rows], table.flags[rows], offsets)
+    lower, flags = lexeme_table(docs[0].vocab).lookup(orth)
+    return TokenTable(orth, norm, lower, flags, offsets)

@@ -137,3 +137,22 @@ def test_score_equals_scoring_parsed_docs(model, nlp):
     for t in model.targets_:
         np.testing.assert_allclose(frame[t].to_numpy(), cols[t], atol=1e-12)
         assert frame[f"{t}_label"].tolist() == list(cols[f"{t}_label"])
+
+
+def test_lexeme_table_is_safe_to_share_between_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    nlp = spacy.blank("en")  # a fresh vocabulary, so every thread adds new words at once
+    texts = [" ".join(f"w{i}x{j} Word{j} {j}" for j in range(i, i + 300)) for i in range(0, 4000, 50)]
+    docs = [nlp.make_doc(t) for t in texts]
+
+    def check(doc):
+        table = token_table([doc])
+        want = doc.to_array([IS_ALPHA, IS_TITLE, LIKE_NUM, LOWER])
+        return ((table.has("IS_ALPHA") == want[:, 0].astype(bool)).all()
+                and (table.has("IS_TITLE") == want[:, 1].astype(bool)).all()
+                and (table.has("LIKE_NUM") == want[:, 2].astype(bool)).all()
+                and (table.lower == want[:, 3]).all())
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(check, docs))
