@@ -55,7 +55,7 @@ class CueAnalysis:
     @property
     def n_tokens(self) -> np.ndarray:
         """Author tokens per doc."""
-        return np.bincount(self.table.doc_ids()[self.author], minlength=self.n_docs)
+        return np.bincount(self.table.doc_id[self.author], minlength=self.n_docs)
 
     @property
     def counts(self) -> np.ndarray:

@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from spacy.attrs import NORM, ORTH
@@ -105,8 +106,8 @@ def lexeme_table(vocab) -> LexemeTable:
     """The table of ``vocab`` (kept for the last few vocabularies used)."""
     key = id(vocab)
     with _TABLES_LOCK:
-        table = _TABLES.get(key)
-        if table is None or table.vocab is not vocab:
+        table = _TABLES.get(key)  # the table holds its vocab, so the id is not reused meanwhile
+        if table is None:
             table = _TABLES[key] = LexemeTable(vocab)
             while len(_TABLES) > _MAX_TABLES:
                 _TABLES.popitem(last=False)
@@ -132,7 +133,9 @@ class TokenTable:
     def n_docs(self) -> int:
         return len(self.offsets) - 1
 
-    def doc_ids(self) -> np.ndarray:
+    @cached_property
+    def doc_id(self) -> np.ndarray:
+        """The doc index of every token."""
         return np.repeat(np.arange(self.n_docs), np.diff(self.offsets))
 
     def doc_end(self) -> np.ndarray:

@@ -223,7 +223,7 @@ class CueComponent:
         quotes: dict[int, list[tuple[int, int]]] = {}
         if self.quote_prefix:
             if self.quote_prefix == ">":
-                maybe = np.unique(table.doc_ids()[table.orth == self._gt_hash]).tolist()
+                maybe = np.unique(table.doc_id[table.orth == self._gt_hash]).tolist()
             else:
                 maybe = [i for i, d in enumerate(docs) if self.quote_prefix in d.text]
             regex = _quote_regex(self.quote_prefix)
@@ -240,27 +240,14 @@ class CueComponent:
         # raw matches in global token positions
         parts = []
         if len(self._phrase_matcher):
-            for i, doc in enumerate(docs):
-                if len(doc):
-                    m = self._phrase_matcher(doc)
-                    if m:
-                        a = np.array(m, dtype=np.uint64)
-                        parts.append(np.stack([np.full(len(a), i), self._family_index(a[:, 0]),
-                                               a[:, 1].astype(np.int64) + offsets[i],
-                                               a[:, 2].astype(np.int64) + offsets[i]], axis=1))
+            parts += self._per_doc_matches(self._phrase_matcher, docs, offsets)
         if len(self._matcher):
             if self._patterns is not None:
                 fam, s, e = self._patterns.match(table)
                 dids = np.searchsorted(offsets, s, side="right") - 1
                 parts.append(np.stack([dids, fam, s, e], axis=1))
             else:
-                for i, doc in enumerate(docs):
-                    m = self._matcher(doc) if len(doc) else []
-                    if m:
-                        a = np.array(m, dtype=np.uint64)
-                        parts.append(np.stack([np.full(len(a), i), self._family_index(a[:, 0]),
-                                               a[:, 1].astype(np.int64) + offsets[i],
-                                               a[:, 2].astype(np.int64) + offsets[i]], axis=1))
+                parts += self._per_doc_matches(self._matcher, docs, offsets)
         raw = np.concatenate(parts).astype(np.int64) if parts else np.empty((0, 4), dtype=np.int64)
         if self._syntax_for(docs):
             raw = self._apply_syntax(docs, raw, offsets)
@@ -269,6 +256,17 @@ class CueComponent:
         local = offsets[d]
         strings = docs[0].vocab.strings if docs else self.nlp.vocab.strings
         return CueAnalysis(self.families, table, author, d, f, s - local, e - local, quotes, strings)
+
+    def _per_doc_matches(self, matcher, docs: list[Doc], offsets: np.ndarray) -> list[np.ndarray]:
+        """Run a spaCy (Phrase)Matcher doc by doc: ``(doc, family, start, end)`` rows, global positions."""
+        out = []
+        for i, doc in enumerate(docs):
+            m = matcher(doc) if len(doc) else []
+            if m:
+                a = np.array(m, dtype=np.uint64)
+                start = a[:, 1:].astype(np.int64) + offsets[i]
+                out.append(np.column_stack([np.full(len(a), i), self._family_index(a[:, 0]), start]))
+        return out
 
     def _syntax_for(self, docs: list[Doc]) -> bool:
         """``syntax="auto"``: on when a parser runs before this component, or when the

@@ -17,7 +17,7 @@ from ._input import as_frame, clean_text
 from ._parallel import CHUNK
 from .nlp import DEFAULT_MAX_CHARS, get_nlp
 
-__all__ = ["cues", "parse", "analyse_texts", "cue_table", "cue_columns"]
+__all__ = ["cues", "analyse_texts", "cue_table", "cue_columns"]
 
 
 def cue_columns(families) -> list[str]:
@@ -52,19 +52,6 @@ def _clean_all(texts: list, nlp: Language, max_chars) -> tuple[list[str], list[t
     if longest >= nlp.max_length:  # a larger max_chars than the pipeline allows: honour it
         nlp.max_length = longest + 1
     return statuses, todo
-
-
-def parse(texts: list, nlp: Language, *, n_process: int = 1, batch_size: int = 256,
-          max_chars: int = DEFAULT_MAX_CHARS, progress: bool | None = None):
-    """Clean and parse each text once. Returns ``(docs, statuses)``; ``docs[i]`` is None if unparsed."""
-    statuses, todo = _clean_all(texts, nlp, max_chars)
-    docs: list = [None] * len(texts)
-    if progress is None:
-        progress = len(todo) >= 2000 and sys.stderr.isatty()
-    stream = nlp.pipe((t for _, t in todo), n_process=n_process, batch_size=batch_size)
-    for (i, _), doc in zip(todo, tqdm(stream, total=len(todo), disable=not progress, unit="passage")):
-        docs[i] = doc
-    return docs, statuses
 
 
 def analyse_texts(texts: list, nlp: Language, *, n_process: int = 1, batch_size: int = 256,

@@ -53,7 +53,7 @@ def author_keys(an: CueAnalysis) -> tuple[np.ndarray, np.ndarray]:
     flags = t.flags[keep]
     keys[(flags & FLAGS["LIKE_NUM"]) != 0] = an.strings.add(_NUM)
     keys[(flags & FLAGS["LIKE_URL"]) != 0] = an.strings.add(_URL)
-    return keys, t.doc_ids()[keep]
+    return keys, t.doc_id[keep]
 
 
 def ngram_keys(keys: np.ndarray, doc_ids: np.ndarray, ngram_range: tuple[int, int]):

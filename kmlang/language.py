@@ -28,7 +28,7 @@ def looks_non_english(doc: Doc) -> bool:
 def non_english(t: TokenTable) -> np.ndarray:
     """:func:`looks_non_english` for every doc of a batch at once (from its token table)."""
     n = t.n_docs
-    ids = t.doc_ids()
+    ids = t.doc_id
     alpha = t.has("IS_ALPHA")
     n_alpha = np.bincount(ids[alpha], minlength=n)
     n_stop = np.bincount(ids[alpha & t.has("IS_STOP")], minlength=n)

@@ -69,25 +69,11 @@ def _has_scores(frame: pd.DataFrame) -> bool:
 
 
 def _model_proba(frame: pd.DataFrame, text: str, model) -> tuple[dict[str, np.ndarray], list[str]]:
-    from .cues import analyse_texts
-    from .language import non_english
-    from .nlp import get_nlp
-    from .scoring import resolve_model
+    from .scoring import resolve_model, score
 
     clf = resolve_model(model)
-    pipeline = get_nlp(clf.featurizer_.nlp)
-    texts = list(frame[text])
-    statuses, batches = analyse_texts(texts, pipeline)
-    statuses = list(statuses)
-    proba = {t: np.full((len(texts), 3), np.nan) for t in clf.targets_}
-    for rows, an in batches:
-        for i in rows[non_english(an.table)].tolist():
-            if statuses[i] in ("ok", "truncated"):
-                statuses[i] = "non_english"
-        got = clf.predict_proba_features(clf.featurizer_.transform_analysis(an))
-        for t, p in got.items():
-            proba[t][rows] = p
-    return proba, statuses
+    scored = score(frame, text, model=clf, progress=False)
+    return _proba_from_scores(scored, clf.targets_), list(scored["status"])
 
 
 def _norm(text: str) -> str:

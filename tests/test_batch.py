@@ -156,3 +156,16 @@ def test_lexeme_table_is_safe_to_share_between_threads():
 
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(check, docs))
+
+
+def test_explain_equals_score_and_shows_the_cue_spans(model):
+    import kmlang
+
+    text = "Good point, I stand corrected. I don't know why, any help?"
+    ex = kmlang.explain(text, model=model)
+    frame = kmlang.score([text], model=model)
+    for t in model.targets_:
+        assert np.isclose(ex[t].position, frame.loc[0, t])
+    cue = next(c for c in ex["openness"].top(5) if c.feature == "cue:openness")
+    assert (12, 29, "I stand corrected") in cue.spans
+    assert 'class="kml-cue"' in ex.to_html()
