@@ -73,7 +73,7 @@ def main() -> None:
     import spacy
 
     import kmlang
-    from kmlang.nlp import load_nlp
+    from kmlang.cues.nlp import load_nlp
 
     texts = load_passages(args.n)
     n_words = sum(len(t.split()) for t in texts)
@@ -126,7 +126,7 @@ def stream_memory(texts: list[str]) -> None:
                     fh.write(json.dumps({"id": i, "text": texts[i % len(texts)]}) + "\n")
             # VmHWM (peak resident set of this process image): unlike ru_maxrss it is not
             # inherited from the (large) parent across fork + exec.
-            code = ("from kmlang.stream import score_file; "
+            code = ("from kmlang.io.stream import score_file; "
                     f"score_file({str(src)!r}, {str(Path(tmp) / f'out_{n}.csv')!r}, progress=False); "
                     "print([int(x.split()[1]) for x in open('/proc/self/status') "
                     "if x.startswith('VmHWM')][0] / 1024)")

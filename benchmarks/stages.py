@@ -27,9 +27,9 @@ def main() -> None:
     args = ap.parse_args()
 
     import kmlang
-    from kmlang._input import clean_text
-    from kmlang.language import non_english
-    from kmlang.nlp import get_nlp
+    from kmlang.cues._input import clean_text
+    from kmlang.cues.language import non_english
+    from kmlang.cues.nlp import get_nlp
 
     texts = load_passages(args.n)
     n_words = sum(len(t.split()) for t in texts)

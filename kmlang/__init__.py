@@ -13,9 +13,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .component import CueComponent
-from .cues import cues
-from .errors import (
+from kmlang.cues.component import CueComponent
+from kmlang.cues.frame import cues
+from kmlang.errors import (
     KmlangError,
     LexiconError,
     ModelIntegrityError,
@@ -23,27 +23,27 @@ from .errors import (
     ReaderError,
     UnknownFormatError,
 )
-from .lexicon import FAMILIES
-from .nlp import load_nlp
-from .render import render_cues
-from .shifts import OVERALL, SHIFT_IDS, SHIFTS, TARGETS, Shift, get_shift
+from kmlang.cues.lexicon import FAMILIES
+from kmlang.cues.nlp import load_nlp
+from kmlang.cues.render import render_cues
+from kmlang.shifts import OVERALL, SHIFT_IDS, SHIFTS, TARGETS, Shift, get_shift
 
-__version__ = "0.1.0"
+from kmlang._version import __version__
 
 # name -> module that defines it, imported lazily on first attribute access
 _LAZY = {
-    "ShiftClassifier": "kmlang.model",
-    "CueFeaturizer": "kmlang.features",
-    "score": "kmlang.scoring",
-    "explain": "kmlang.explanation",
-    "Explanation": "kmlang.explanation",
-    "load_model": "kmlang.persist",
-    "save_model": "kmlang.persist",
-    "read": "kmlang.readers",
-    "aggregate": "kmlang.aggregation",
-    "trend": "kmlang.aggregation",
-    "evaluate": "kmlang.evaluation",
-    "load_labelled": "kmlang.labelled",
+    "ShiftClassifier": "kmlang.model.classifier",
+    "CueFeaturizer": "kmlang.model.features",
+    "score": "kmlang.model.scoring",
+    "explain": "kmlang.model.explanation",
+    "Explanation": "kmlang.model.explanation",
+    "load_model": "kmlang.model.persist",
+    "save_model": "kmlang.model.persist",
+    "read": "kmlang.io.readers",
+    "aggregate": "kmlang.analysis.aggregation",
+    "trend": "kmlang.analysis.aggregation",
+    "evaluate": "kmlang.model.evaluation",
+    "load_labelled": "kmlang.model.labelled",
 }
 
 __all__ = [
@@ -69,7 +69,15 @@ __all__ = [
 ]
 
 
+# public sub-modules kept at their old spelling (``from kmlang import plot``)
+_MODULES = {"plot": "kmlang.analysis.plot", "readers": "kmlang.io.readers"}
+
+
 def __getattr__(name: str):
+    if name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+        globals()[name] = value
+        return value
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
@@ -82,15 +90,15 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .aggregation import aggregate as aggregate
-    from .aggregation import trend as trend
-    from .evaluation import evaluate as evaluate
-    from .explanation import Explanation as Explanation
-    from .explanation import explain as explain
-    from .features import CueFeaturizer as CueFeaturizer
-    from .labelled import load_labelled as load_labelled
-    from .model import ShiftClassifier as ShiftClassifier
-    from .persist import load_model as load_model
-    from .persist import save_model as save_model
-    from .readers import read as read
-    from .scoring import score as score
+    from kmlang.analysis.aggregation import aggregate as aggregate
+    from kmlang.analysis.aggregation import trend as trend
+    from kmlang.model.evaluation import evaluate as evaluate
+    from kmlang.model.explanation import Explanation as Explanation
+    from kmlang.model.explanation import explain as explain
+    from kmlang.model.features import CueFeaturizer as CueFeaturizer
+    from kmlang.model.labelled import load_labelled as load_labelled
+    from kmlang.model.classifier import ShiftClassifier as ShiftClassifier
+    from kmlang.model.persist import load_model as load_model
+    from kmlang.model.persist import save_model as save_model
+    from kmlang.io.readers import read as read
+    from kmlang.model.scoring import score as score

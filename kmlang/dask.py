@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .aggregation import combine_partials, partial_aggregate
-from .scoring import score_columns
-from .shifts import TARGETS
+from kmlang.analysis.aggregation import combine_partials, partial_aggregate
+from kmlang.model.scoring import score_columns
+from kmlang.shifts import TARGETS
 
 __all__ = ["score", "aggregate"]
 
@@ -44,13 +44,13 @@ def _require_dask():
 
 @lru_cache(maxsize=4)
 def _worker_model(path: str | None):
-    from .persist import load_model
+    from kmlang.model.persist import load_model
 
     return load_model(path)
 
 
 def _score_partition(part: pd.DataFrame, text: str, model_path: str | None, batch_size: int) -> pd.DataFrame:
-    from .scoring import score as local_score
+    from kmlang.model.scoring import score as local_score
 
     return local_score(part, text=text, model=_worker_model(model_path), batch_size=batch_size, progress=False)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import kmlang
-from kmlang.aggregation import (
+from kmlang.analysis.aggregation import (
     Trend,
     aggregate,
     combine_partials,

@@ -24,9 +24,9 @@ from spacy.attrs import (
 from spacy.tokens import Span
 from spacy.util import filter_spans
 
-from kmlang._analysis import select_longest
-from kmlang._tokens import FLAGS, token_table
-from kmlang.features import CueFeaturizer, doc_terms
+from kmlang.cues._analysis import select_longest
+from kmlang.cues._tokens import FLAGS, token_table
+from kmlang.model.features import CueFeaturizer, doc_terms
 
 TRICKY = [
     "I know N.C. and N.J. well; see https://example.org/x?y=1 or call 555-1234, 12 times.",
@@ -129,7 +129,7 @@ def test_model_without_hash_index_says_retrain(model):
 
 def test_score_equals_scoring_parsed_docs(model, nlp):
     import kmlang
-    from kmlang.scoring import score_docs
+    from kmlang.model.scoring import score_docs
 
     texts = TRICKY[:3] + ["We figured it out together, thanks to everyone's notes.", "I don't know, can anyone help?"]
     frame = kmlang.score(texts, model=model)

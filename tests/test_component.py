@@ -130,7 +130,7 @@ def test_invalid_syntax_option():
 
 
 def _batch_pattern_matches(comp, docs):
-    from kmlang._tokens import token_table
+    from kmlang.cues._tokens import token_table
 
     table = token_table(docs)
     fam, s, e = comp._patterns.match(table)
@@ -170,7 +170,7 @@ def test_batch_pattern_matcher_finds_what_spacy_matcher_finds(nlp):
 ])
 def test_batch_pattern_matcher_operators(pattern):
     """Each supported operator gives spaCy's matches, across doc boundaries in one batch."""
-    from kmlang.component import CueComponent
+    from kmlang.cues.component import CueComponent
 
     nlp = spacy.blank("en")
     comp = CueComponent(nlp, lexicon={"families": {"x": {"patterns": [pattern]}}})
@@ -181,7 +181,7 @@ def test_batch_pattern_matcher_operators(pattern):
 
 
 def test_unsupported_pattern_falls_back_to_spacy_matcher():
-    from kmlang.component import CueComponent
+    from kmlang.cues.component import CueComponent
 
     nlp = spacy.blank("en")
     comp = CueComponent(nlp, lexicon={"families": {"x": {"patterns": [[{"LOWER": {"REGEX": "^kn"}}]]}}})

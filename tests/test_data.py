@@ -16,6 +16,9 @@ REGISTERS = {"qa", "forum", "wiki_talk", "email", "chat", "meeting_notes", "code
 TAGS = {"negated_knowing", "help_seeking_no_know", "exclusive_we", "collective_no_pronoun", "individual_we",
         "reported_with_stance", "reported_without_stance", "quoted_differs", "sarcasm", "polite_defensive",
         "mixed_poles", "first_person_neutral"}
+CONTRAST_TAGS = {"contrast", "pole_flip", "first_person_neutral", "topic_vs_stance", "word_sense", "negation",
+                 "exclusive_we", "length", "thanks_chore", "hedge_vs_concession", "question_vs_admission",
+                 "authority_vs_evidence", "quoted", "sarcasm"}
 
 
 def _records(pattern):
@@ -49,7 +52,27 @@ def test_schema_of_every_record():
         assert ("text" in r) != ("corpus_id" in r), f"{where}: exactly one of text / corpus_id"
         if "text" in r:
             assert isinstance(r["text"], str) and r["text"].strip(), where
-            assert isinstance(r.get("tags", []), list) and set(r.get("tags", [])) <= TAGS, where
+            allowed = CONTRAST_TAGS if "pair_id" in r else TAGS
+            assert isinstance(r.get("tags", []), list) and set(r.get("tags", [])) <= allowed, where
+
+
+@pytest.fixture(scope="module")
+def contrast():
+    return [r for _, _, r in _records("contrast_*.jsonl")]
+
+
+def test_contrast_pairs(contrast):
+    """At least 600 minimal pairs; two sides each, differing in a label, on one side of the split."""
+    pairs = defaultdict(list)
+    for r in contrast:
+        pairs[r["pair_id"]].append(r)
+    assert len(pairs) >= 600
+    for pid, sides in pairs.items():
+        assert sorted(r["side"] for r in sides) == ["x", "y"], pid
+        a, b = sides
+        assert (a["labels"], a["overall"]) != (b["labels"], b["overall"]), pid
+        assert a["split"] == b["split"], pid
+        assert "contrast" in a["tags"] and a["text"] != b["text"], pid
 
 
 def test_unique_ids():

@@ -6,7 +6,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import kmlang
-from kmlang.model import PolarityClassifier, ShiftClassifier, apply_thresholds, tune_thresholds
+from kmlang.model.classifier import PolarityClassifier, ShiftClassifier, apply_thresholds, tune_thresholds
 from kmlang.shifts import TARGETS
 
 # A tiny labelled set written for these tests: enough for the API, not for accuracy.
@@ -177,7 +177,7 @@ def test_version_mismatch_warns(tiny_model, tmp_path):
 
 
 def test_score_n_process_2_equals_one_process():
-    from kmlang import scoring
+    from kmlang.model import scoring
 
     texts = ["I don't know, any help?", "Trust me, you're wrong.", None, "We wrote it up on the wiki."] * 600
     one = kmlang.score(texts)

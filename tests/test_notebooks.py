@@ -28,7 +28,7 @@ def test_notebook_is_stored_without_outputs(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name, monkeypatch):
-    from kmlang.persist import MODEL_FILE, default_model_dir
+    from kmlang.model.persist import MODEL_FILE, default_model_dir
 
     if not (default_model_dir() / MODEL_FILE).is_file():
         pytest.skip("the default model is missing; train it with `make model`")

@@ -1,4 +1,4 @@
-"""kmlang.plot: profile, trend and heatmap draw what they say, readably."""
+"""kmlang.analysis.plot: profile, trend and heatmap draw what they say, readably."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from kmlang import plot  # noqa: E402
-from kmlang.aggregation import aggregate, trend  # noqa: E402
+from kmlang.analysis import plot  # noqa: E402
+from kmlang.analysis.aggregation import aggregate, trend  # noqa: E402
 from kmlang.shifts import SHIFTS, TARGETS, get_shift  # noqa: E402
 from tests.test_aggregate import make_scores, rising_frame  # noqa: E402
 
@@ -202,6 +202,6 @@ def test_missing_matplotlib_says_which_extra(by_author, monkeypatch):
 
 def test_plot_is_a_submodule():
     import kmlang
-    import kmlang.plot
+    import kmlang.analysis.plot
 
     assert kmlang.plot is plot

@@ -14,7 +14,7 @@ import pytest
 
 import kmlang
 from kmlang.errors import ReaderError, UnknownFormatError
-from kmlang.readers import FORMATS, detect_format, iter_read, read
+from kmlang.io.readers import FORMATS, detect_format, iter_read, read
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "readers"
 STANDARD = ["text", "author", "doc_id", "timestamp", "id", "parent_id"]
@@ -426,7 +426,7 @@ def test_mbox_bodies(mail):
 
 
 def test_mail_cleaning_keeps_own_text_that_mentions_writing():
-    from kmlang.readers.mbox import clean_body
+    from kmlang.io.readers.mbox import clean_body
 
     body = ("Here is what I wrote:\nthe plan\n\nBob Smith wrote:\n> quoted\nMy reply.\n"
             "On Tue, 3 Mar 2020, Ann <ann@example.org>\nwrote:\n> more quote\n-- \nsig")
@@ -507,7 +507,7 @@ def test_zip_with_absolute_member_is_refused(tmp_path):
 
 def test_zip_uncompressed_size_is_capped(tmp_path, monkeypatch):
     archive = _zip_folder(FIX / "slack", tmp_path / "export.zip")
-    monkeypatch.setattr("kmlang.readers._zip.MAX_UNCOMPRESSED", 1000)
+    monkeypatch.setattr("kmlang.io.readers._zip.MAX_UNCOMPRESSED", 1000)
     with pytest.raises(ReaderError, match="more than the 1,000 allowed"):
         read(archive)
 

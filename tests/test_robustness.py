@@ -33,16 +33,16 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import kmlang
-import kmlang.persist
-import kmlang.scoring
-import kmlang.stream as stream
-from kmlang._input import MAX_RUN_CHARS, SCORED_STATUSES, clean_text
-from kmlang.aggregation import DEFAULT_STATUSES, combine_partials, partial_aggregate
+import kmlang.model.persist
+import kmlang.model.scoring
+import kmlang.io.stream as stream
+from kmlang.cues._input import MAX_RUN_CHARS, SCORED_STATUSES, clean_text
+from kmlang.analysis.aggregation import DEFAULT_STATUSES, combine_partials, partial_aggregate
 from kmlang.errors import ModelIntegrityError, ModelVersionWarning, ReaderError
-from kmlang.nlp import DEFAULT_MAX_CHARS
-from kmlang.persist import default_model_dir
+from kmlang.cues.nlp import DEFAULT_MAX_CHARS
+from kmlang.model.persist import default_model_dir
 from kmlang.shifts import TARGETS
-from kmlang.stream import score_file
+from kmlang.io.stream import score_file
 from tests.conftest import read_output
 
 FAST = settings(max_examples=40, deadline=None,
@@ -663,9 +663,9 @@ def test_iter_read_of_a_half_written_jsonl_never_loses_rows_silently(tmp_path):
     path.write_bytes(b"".join(json.dumps({"text": f"t{i}"}).encode() + b"\n" for i in range(25))
                      + b'{"text": "t25", "au')
     with pytest.raises(ReaderError, match="half.jsonl, line 26.*half-written"):
-        list(kmlang.readers.iter_read(path, chunksize=10))
+        list(kmlang.io.readers.iter_read(path, chunksize=10))
     with pytest.warns(UserWarning, match="Skipped 1"):
-        chunks = list(kmlang.readers.iter_read(path, chunksize=10, errors="skip"))
+        chunks = list(kmlang.io.readers.iter_read(path, chunksize=10, errors="skip"))
     assert [len(c) for c in chunks] == [10, 10, 5]
     assert [e["line"] for c in chunks for e in c.attrs["skipped"]] == [26]
 
@@ -741,7 +741,7 @@ def _no_unpickling(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("joblib.load was called on a file that should have been refused")
 
-    monkeypatch.setattr(kmlang.persist.joblib, "load", refuse)
+    monkeypatch.setattr(kmlang.model.persist.joblib, "load", refuse)
 
 
 @pytest.mark.parametrize("damage", ["flip_byte", "truncate", "foreign_pickle", "empty",
@@ -780,7 +780,7 @@ def test_model_from_another_version_warns(model_copy, key):
     card["versions"][key] = "0.0.1"
     (model_copy / "card.json").write_text(json.dumps(card), encoding="utf-8")
     manifest = json.loads((model_copy / "manifest.json").read_text(encoding="utf-8"))
-    manifest["files"]["card.json"] = kmlang.persist._sha256(model_copy / "card.json")
+    manifest["files"]["card.json"] = kmlang.model.persist._sha256(model_copy / "card.json")
     (model_copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.warns(ModelVersionWarning, match=rf"{key} 0\.0\.1"):
         loaded = kmlang.load_model(model_copy)
@@ -844,7 +844,7 @@ def test_crash_after_all_parts_before_the_output_resumes_by_joining_only(tmp_pat
     def no_parse(*args, **kwargs):
         raise AssertionError("resume re-scored rows that were already done")
 
-    for module, name in [(stream, "score"), (kmlang.scoring, "analyse_texts")]:
+    for module, name in [(stream, "score"), (kmlang.model.scoring, "analyse_texts")]:
         monkeypatch.setattr(module, name, no_parse)
     summary = score_file(src, out, chunksize=20, resume=True, progress=False)
     assert summary["rows"] == 60 and summary["resumed_from"] == 60
@@ -891,7 +891,7 @@ def test_resume_with_other_settings_is_refused(tmp_path, model):
 
 def _kill_during_join(src: Path, out: Path) -> bool:
     """Run score_file in a subprocess and SIGKILL it once the joined file is being written."""
-    code = ("from kmlang.stream import score_file; "
+    code = ("from kmlang.io.stream import score_file; "
             f"score_file({str(src)!r}, {str(out)!r}, chunksize=1, progress=False)")
     proc = subprocess.Popen([sys.executable, "-c", code])
     tmp = out.with_name(out.name + ".tmp")
@@ -931,7 +931,7 @@ def test_sigkill_at_a_time_then_resume(tmp_path, model, delay):
     ref = tmp_path / "ref.csv"
     score_file(src, ref, chunksize=15, progress=False)
     out = tmp_path / "out.csv"
-    code = ("from kmlang.stream import score_file; "
+    code = ("from kmlang.io.stream import score_file; "
             f"score_file({str(src)!r}, {str(out)!r}, chunksize=15, progress=False)")
     proc = subprocess.Popen([sys.executable, "-c", code])
     time.sleep(delay)

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kmlang.cli import app
-from kmlang.stream import score_file
+from kmlang.io.stream import score_file
 from tests.conftest import read_output
 
 TEXTS = [
@@ -62,7 +62,7 @@ def test_unknown_output_extension(tmp_path):
 
 
 def _run_and_kill(src: Path, out: Path, parts: int) -> None:
-    code = ("from kmlang.stream import score_file; import sys; "
+    code = ("from kmlang.io.stream import score_file; import sys; "
             f"score_file({str(src)!r}, {str(out)!r}, chunksize=20, progress=False)")
     proc = subprocess.Popen([sys.executable, "-c", code])
     partial = out.with_name(out.name + ".partial")

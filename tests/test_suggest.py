@@ -1,4 +1,4 @@
-"""kmlang.suggest: the most uncertain, mutually different passages, in the labelling format."""
+"""kmlang.model.suggest: the most uncertain, mutually different passages, in the labelling format."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 import kmlang
 from kmlang.cli import suggest as _suggest_cmd  # noqa: F401  (registers the command)
 from kmlang.cli._app import app
-from kmlang.labelled import load_labelled, read_label_file
+from kmlang.model.labelled import load_labelled, read_label_file
 from kmlang.shifts import SHIFT_IDS
-from kmlang.suggest import SUGGEST_COLUMNS, suggest, uncertainty, write_suggestions
+from kmlang.model.suggest import SUGGEST_COLUMNS, suggest, uncertainty, write_suggestions
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "notebooks" / "sample_export.jsonl"

@@ -28,13 +28,13 @@ def test_wheel_contains_model_and_data(wheel):
         assert f in names, f
     eps = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(eps).decode()
-    assert "kmlang_cues = kmlang.component:make_cue_component" in text
+    assert "kmlang_cues = kmlang.cues.component:make_cue_component" in text
 
 
 def test_wheel_loads_default_model_outside_the_checkout(wheel, tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    code = ("import kmlang, sys; from kmlang.persist import default_model_dir; "
+    code = ("import kmlang, sys; from kmlang.model.persist import default_model_dir; "
             "d = default_model_dir(); m = kmlang.load_model(); "
             "print(kmlang.__file__); print(d); print(kmlang.score(['I am stuck, any help?']).loc[0, 'status'])")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,

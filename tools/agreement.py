@@ -43,6 +43,8 @@ def table() -> dict[str, dict[str, dict[str, float]]]:
         "authored": (load("agreement/first_pass.jsonl", "id"), load("agreement/authored_second_*.jsonl", "id")),
         "real": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values() if "corpus_id" in r},
                  load("agreement/real_second_*.jsonl", "corpus_id")),
+        "real, fifth draw": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values()
+                              if "corpus_id" in r}, load("agreement/real_second_8.jsonl", "corpus_id")),
     }
     res = {}
     for part, (first, second) in parts.items():

@@ -3,6 +3,8 @@
 Records that already have a split keep it, so later evaluations always use the
 same test passages. Authored passages are stratified by (register, overall):
 within each stratum, ids are ordered by a hash and every fifth goes to test.
+Contrastive pairs (records with a ``pair_id``) are split by pair, so both sides
+of a pair are on the same side; pairs are ordered by hash within each register.
 Real passages are split by thread (``doc_id``, looked up in the corpora and
 stored in the record) so that no thread is on both sides; threads are ordered
 by hash within each (source, overall) stratum of their first passage.
@@ -20,7 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from kmlang.labelled import corpora_dir  # noqa: E402
+from kmlang.model.labelled import corpora_dir  # noqa: E402
 
 
 def h(s: str) -> str:
@@ -41,16 +43,31 @@ def main() -> None:
                 doc_of[r["id"]] = r["doc_id"]
     strata = defaultdict(list)
     threads = defaultdict(list)
+    pairs = defaultdict(list)
     for recs in records.values():
         for r in recs:
             if "corpus_id" in r:
                 r.setdefault("doc_id", doc_of.get(r["corpus_id"], r["corpus_id"]))
                 threads[r["doc_id"]].append(r)
+            elif "pair_id" in r:
+                pairs[r["pair_id"]].append(r)
             elif "split" not in r:
                 strata[(r.get("register"), r["overall"])].append(r)
     for recs in strata.values():
         for i, r in enumerate(sorted(recs, key=lambda r: h(r["id"]))):
             r["split"] = "test" if i % 5 == 2 else "train"
+    pstrata = defaultdict(list)
+    for pid, recs in pairs.items():
+        fixed = {r["split"] for r in recs if "split" in r}
+        if fixed:
+            for r in recs:
+                r["split"] = sorted(fixed)[0]
+            continue
+        pstrata[recs[0].get("register")].append(pid)
+    for pids in pstrata.values():
+        for i, pid in enumerate(sorted(pids, key=h)):
+            for r in pairs[pid]:
+                r["split"] = "test" if i % 5 == 2 else "train"
     tstrata = defaultdict(list)
     for doc, recs in threads.items():
         fixed = {r["split"] for r in recs if "split" in r}

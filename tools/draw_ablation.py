@@ -21,9 +21,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from kmlang.evaluation import load_eval_set, macro_f1_table  # noqa: E402
-from kmlang.labelled import load_labelled  # noqa: E402
-from kmlang.train import train  # noqa: E402
+from kmlang.model.evaluation import load_eval_set, macro_f1_table  # noqa: E402
+from kmlang.model.labelled import load_labelled  # noqa: E402
+from kmlang.model.train import train  # noqa: E402
 
 STEPS = {"2 draws": 16, "3 draws": 24, "4 draws": 32}  # real_NN files below this number
 

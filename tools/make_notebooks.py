@@ -106,7 +106,7 @@ the left, the collective pole's on the right, the dot at the mean with its 95% i
 """),
         code('''import matplotlib.pyplot as plt
 
-from kmlang import plot
+from kmlang.analysis import plot
 
 plot.profile(community)
 plt.show()'''),
@@ -222,8 +222,8 @@ retrained with them. This notebook uses the small invented export `sample_export
 **fast** training configuration so that it runs in a minute or two; the full retrain is
 `kmlang train` (see the end).
 """),
-        code(setup(False, "from kmlang.labelled import label_frame  # noqa: E402\n"
-                          "from kmlang.suggest import suggest, write_suggestions  # noqa: E402\n")
+        code(setup(False, "from kmlang.model.labelled import label_frame  # noqa: E402\n"
+                          "from kmlang.model.suggest import suggest, write_suggestions  # noqa: E402\n")
              + '''
 if (SHARED / "corpora").is_dir():  # where load_labelled finds the text of real labelled passages
     os.environ.setdefault("KMLANG_CORPORA", str(SHARED / "corpora"))

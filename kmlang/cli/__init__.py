@@ -6,8 +6,18 @@ Run ``kmlang --help``. Importing this package registers every command on ``app``
 
 from __future__ import annotations
 
-from . import aggregate, demo, evaluate, explain, report, score, suggest, train  # noqa: F401
-from ._app import app
+from kmlang.cli import (  # noqa: F401
+    aggregate,
+    check,
+    demo,
+    evaluate,
+    explain,
+    report,
+    score,
+    suggest,
+    train,
+)
+from kmlang.cli._app import app
 
 
 def main() -> None:

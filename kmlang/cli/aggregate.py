@@ -7,15 +7,15 @@ from typing import Annotated
 
 import typer
 
-from ._app import app
+from kmlang.cli._app import app
 
 
 def aggregate_file(scores: Path, output: Path, *, by: list[str] | None, freq: str | None,
                    min_passages: int = 5, shrink: bool = True, interval: str = "se"):
     """Read a scores file, aggregate it, write the table (format from the suffix); return it."""
-    from ..aggregation import aggregate
-    from ..report import read_scores
-    from ..stream import _out_format, write_frame
+    from kmlang.analysis.aggregation import aggregate
+    from kmlang.analysis.report import read_scores
+    from kmlang.io.stream import _out_format, write_frame
 
     fmt = _out_format(Path(output))
     frame = read_scores(scores)

@@ -7,7 +7,7 @@ from importlib.resources import files
 
 import typer
 
-from ._app import app
+from kmlang.cli._app import app
 
 
 def sample_passages() -> list[dict]:
@@ -19,7 +19,7 @@ def demo_table():
     """Score the shipped samples with the default model; return the score frame."""
     import pandas as pd
 
-    from ..scoring import score
+    from kmlang.model.scoring import score
 
     frame = pd.DataFrame(sample_passages())
     return score(frame, text="text")
@@ -30,7 +30,7 @@ def demo_cli(width: int = typer.Option(60, help="Characters of each passage to s
     """Score a few sample passages with the default model and print positions and labels."""
     import pandas as pd
 
-    from ..shifts import TARGETS
+    from kmlang.shifts import TARGETS
 
     df = demo_table()
     cols = ["overall"] + [t for t in TARGETS if t != "overall"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._app import app
+from kmlang.cli._app import app
 
 
 @app.command("explain")
@@ -18,7 +18,7 @@ def explain_cli(
     """Print each shift's position, label and the features that pushed it."""
     import sys
 
-    from ..explanation import explain
+    from kmlang.model.explanation import explain
 
     if text == "-":
         text = sys.stdin.read()

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ._app import app
-from .score import _columns
+from kmlang.cli._app import app
+from kmlang.cli.score import _columns
 
 
 @app.command("report")
@@ -35,7 +35,7 @@ def report_cli(
         "--min-passages", help="Leave out groups and periods with fewer passages.")] = 5,
 ) -> None:
     """Score INPUT and write an HTML report: profile, trend, ends, passages, accuracy."""
-    from ..report import report_file
+    from kmlang.analysis.report import report_file
 
     out = report_file(input, output, format=format, names=names, model=model, title=title, by=by,
                       freq=freq, min_passages=min_passages, **_columns(column))

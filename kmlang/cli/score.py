@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._app import app
+from kmlang.cli._app import app
 
 
 def _columns(mapping: list[str]) -> dict[str, str]:
@@ -39,7 +39,7 @@ def score_cli(
     """Score every passage of INPUT; one output row per input row, in input order."""
     import sys
 
-    from ..stream import score_file
+    from kmlang.io.stream import score_file
 
     summary = score_file(input, output, format=format, model=model, chunksize=chunksize, n_process=n_process,
                          resume=resume, progress=False if quiet else sys.stderr.isatty(), keep_text=not no_text,

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ._app import app
-from .score import _columns
+from kmlang.cli._app import app
+from kmlang.cli.score import _columns
 
 _NEXT = ("Next: fill in every 'labels' value and 'overall' with -1, 0 or 1 and set 'register', "
          "following the annotation guide; put the file in a folder with copies of "
@@ -31,10 +31,12 @@ def suggest_cli(
     seed: Annotated[int, typer.Option("--seed", help="Seed for breaking ties.")] = 0,
 ) -> None:
     """Write the N passages the model is least sure about (and not alike) with empty labels."""
-    from ..suggest import suggest_file
+    from kmlang.io.readers import read
+    from kmlang.model.suggest import suggest, write_suggestions
 
-    out = suggest_file(corpus, output, n=n, model=model, format=format, random_state=seed,
-                       **_columns(column))
+    frame = read(corpus, format=format, **_columns(column))
+    out = suggest(frame, n=n, model=model, random_state=seed, source=Path(corpus).name)
+    write_suggestions(out, output)
     if len(out):
         u = out["uncertainty"]
         typer.echo(f"Wrote {len(out)} passages to {output} (uncertainty {u.max():.2f} to "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._app import app
+from kmlang.cli._app import app
 
 
 @app.command("train")
@@ -22,10 +22,11 @@ def train_cli(
     nlp: str = typer.Option(None, help="spaCy pipeline to parse with (default: blank English)."),
 ) -> None:
     """Train on the 'train' split (plus your files), evaluate on the 'test' split (and --dev), save model + card."""
-    from ..persist import save_model
-    from ..train import train
+    from kmlang.model.persist import save_model
+    from kmlang.model.train import train
 
     model, card = train(data, extra=list(labelled or []), shipped=shipped, seed=seed, nlp=nlp, dev=dev)
     save_model(model, output, card=card)
-    typer.echo(json.dumps(card["metrics"], indent=1))
+    typer.echo(json.dumps({"pole_f1": card["metrics"], "macro_f1": card["metrics_macro_f1"],
+                           "shortcuts": card["shortcuts"]}, indent=1))
     typer.echo(f"Saved to {output}")

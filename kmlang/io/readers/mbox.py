@@ -1,0 +1,238 @@
+"""Unix mbox mail archives: one passage per message, quoted text removed.
+
+Messages are split at ``From `` lines that open the file or follow a blank
+line, and each is parsed with :mod:`email` (``policy=email.policy.default``).
+``author`` is the ``From`` display name (else the address), ``timestamp`` the
+``Date``, ``id`` the ``Message-ID``, ``parent_id`` the first id in
+``In-Reply-To``, and ``doc_id`` the thread root: the first id in
+``References``, else the root of the replied-to message, else the message
+itself. Every header is kept as a lower-case column (``subject``, ``to``, ...).
+
+The body is the text/plain part (the text/html one stripped, when that is all
+there is; inline text parts of a mixed message are joined). Charsets and
+transfer encodings are decoded with ``errors="replace"``; a multipart message
+whose boundary is missing or wrong is re-split at the boundary its body uses.
+Quoted lines (``>``), ``On ... wrote:`` lines, everything after an Outlook
+``-----Original Message-----`` line or a Lotus Notes reply header (``Name on
+01/30/2001 03:15 AM`` then ``To:``) and the signature after ``-- `` are cut.
+Forwarded text (``--- Forwarded by ...``) is kept: it is what was shared.
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.policy
+import re
+from collections.abc import Iterator
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+
+import pandas as pd
+
+from kmlang.errors import ReaderError
+from kmlang.io.readers._frame import frames_from_records
+from kmlang.io.readers._html import html_to_text, tidy
+from kmlang.io.readers._report import Report
+
+__all__ = ["split_mbox", "message_record", "clean_body", "iter_records", "iter_frames"]
+
+_FROM_LINE = re.compile(rb"^From \S*.*\d:\d\d")
+_ESCAPED = re.compile(rb"^>+From ")  # mboxrd: one ">" was added when the message was stored
+_MSGID = re.compile(r"<[^<>\s]+>")
+_ON_WROTE = re.compile(r"^\s*On\b.{0,200}\bwrote\s*:\s*$")
+_WROTE = re.compile(r"^.{0,200}\bwrote\s*:\s*$", re.I)
+_ORIGINAL = re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.I)
+# Lotus Notes reply header: "Name <addr> on 01/30/2001 03:15:09 AM", then "To:"
+_NOTES = re.compile(r"^\S.* on \d{1,2}/\d{1,2}/\d{2,4} \d{1,2}:\d{2}(?::\d{2})? ?[AP]M\s*$")
+_ASCII = {"us-ascii", "ascii", "ansi_x3.4-1968", "646"}
+
+
+def split_mbox(path: Path) -> Iterator[tuple[int, bytes]]:
+    """``(line of the From_ line, raw message)`` for each message, streamed.
+
+    A ``From `` line starts a message when it follows a blank line and carries a
+    time (``hh:mm``), so body lines such as "From the start..." do not split
+    one. ``>From`` lines lose one ``>`` (the mboxrd escape).
+    """
+    with open(path, "rb") as f:
+        first = f.readline()
+        if not first.startswith(b"From "):
+            raise ReaderError(f"{path}, line 1: not an mbox file: it must start with a 'From ' "
+                              f"line, found {first[:40]!r}")
+        start, lines, blank, number = 1, [], False, 1
+        for line in f:
+            number += 1
+            if blank and line.startswith(b"From ") and _FROM_LINE.match(line):
+                yield start, b"".join(lines)
+                start, lines = number, []
+            else:
+                lines.append(line[1:] if _ESCAPED.match(line) else line)
+            blank = not line.strip()
+        yield start, b"".join(lines)
+
+
+def _header(value) -> str:
+    """A raw header value unfolded and RFC 2047-decoded; undecodable bytes replaced."""
+    text = str(value)
+    if re.search("[\udc80-\udcff]", text):
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = re.sub(r"\r?\n[ \t]+", " ", text).strip()
+    if "=?" in text:
+        try:
+            text = str(make_header(decode_header(text)))
+        except (ValueError, LookupError, UnicodeError):
+            pass
+    return text
+
+
+def _decode(data: bytes, charset: str | None) -> str:
+    """Bytes to text with the declared charset; undeclared or ASCII: UTF-8, then cp1252."""
+    label = (charset or "").lower()
+    if label and label not in _ASCII:
+        try:
+            codecs.lookup(label)
+        except LookupError:
+            label = ""
+    if not label or label in _ASCII:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("cp1252", "replace")
+    try:
+        return data.decode(label)
+    except UnicodeDecodeError:
+        if label.replace("-", "").replace("_", "") == "utf8":
+            return data.decode("cp1252", "replace")
+        return data.decode(label, "replace")
+
+
+def _leaf(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, str):  # pragma: no cover - defensive
+        payload = payload.encode("utf-8", "surrogateescape")
+    return _decode(payload or b"", part.get_content_charset())
+
+
+def _resplit(part: Message) -> str | None:
+    """Text of a multipart part whose declared boundary does not occur in its body."""
+    body = part.get_payload()
+    if not isinstance(body, str):
+        return None
+    m = re.search(r"^--([^\s]{3,}?)(?:--)?[ \t]*$", body, re.M)
+    if m is None:
+        return None
+    synthetic = (f'MIME-Version: 1.0\nContent-Type: {part.get_content_type()}; '
+                 f'boundary="{m.group(1)}"\n\n{body}')
+    fixed = email.message_from_string(synthetic, policy=email.policy.default)
+    return _body(fixed) if fixed.is_multipart() else None
+
+
+def _body(part: Message) -> str:
+    """The text of a message or part (see the module docstring for the choices)."""
+    ctype = part.get_content_type()
+    if part.get_content_maintype() == "multipart":
+        if not part.is_multipart():  # broken boundary: the body was left as one string
+            text = _resplit(part)
+            return text if text is not None else _leaf(part)
+        subparts = [p for p in part.get_payload()
+                    if p.get_content_disposition() != "attachment"]
+        if ctype == "multipart/alternative":
+            for wanted in ("text/plain", "text/html"):
+                best = next((p for p in subparts if p.get_content_type() == wanted), None)
+                if best is not None:
+                    return _body(best)
+            return next((t for t in map(_body, subparts) if t.strip()), "")
+        return "\n\n".join(t for t in map(_body, subparts) if t.strip())
+    if ctype == "text/html":
+        return html_to_text(_leaf(part))
+    if part.get_content_maintype() == "text" or ctype == "message/delivery-status":
+        return _leaf(part)
+    return ""
+
+
+def clean_body(text: str) -> str:
+    """Cut quoted lines, attribution lines, forwarded originals and the signature."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if line.rstrip() in ("--", "-- ") or _ORIGINAL.match(line):
+            break
+        if _NOTES.match(line) and _next_text(lines, i).startswith("To:"):
+            break
+        if line.lstrip().startswith(">") or _ON_WROTE.match(line):
+            continue
+        after = _next_text(lines, i)
+        if _WROTE.match(line) and (after.startswith(">") or _opens_on(lines[i - 1] if i else "")):
+            continue  # "<name> wrote:" above a quote, or the 2nd line of "On ..."
+        if _opens_on(line) and _WROTE.match(lines[i + 1] if i + 1 < len(lines) else ""):
+            continue  # "On <date>, <name>" with "<address> wrote:" on the next line
+        kept.append(line)
+    return tidy("\n".join(kept))
+
+
+def _opens_on(line: str) -> bool:
+    """The first line of an attribution broken over two lines ("On Tue, 3 Mar ...")."""
+    return line.lstrip().startswith("On ") and not line.rstrip().endswith((".", "?", "!", ":"))
+
+
+def _next_text(lines: list[str], i: int) -> str:
+    return next((line.strip() for line in lines[i + 1:i + 4] if line.strip()), "")
+
+
+def _ids(value: str | None) -> list[str]:
+    return _MSGID.findall(value or "")
+
+
+def message_record(raw: bytes, roots: dict[str, str]) -> dict:
+    """The record of one raw message; ``roots`` maps message ids to thread roots."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    headers: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        key = name.lower()
+        value = _header(value)
+        headers[key] = f"{headers[key]}\n{value}" if key in headers else value
+    sender = getaddresses([headers.get("from", "")])
+    name, address = sender[0] if sender else ("", "")
+    author = name.strip() or None
+    xfrom = re.sub(r"\s*<[^<>]*>\s*$", "", headers.get("x-from", "")).strip().strip('"')
+    if author is None and xfrom and "@" not in xfrom:
+        author = xfrom
+    author = author or address or None
+    when = None
+    if headers.get("date"):
+        try:
+            when = parsedate_to_datetime(headers["date"])
+        except (TypeError, ValueError, IndexError):
+            when = headers["date"]  # left to the frame's parser (NaT and counted if it fails)
+    own = next(iter(_ids(headers.get("message-id"))), None)
+    reply_to = next(iter(_ids(headers.get("in-reply-to"))), None)
+    refs = _ids(headers.get("references"))
+    root = refs[0] if refs else roots.get(reply_to, reply_to) if reply_to else own
+    if own is not None and root is not None:
+        roots[own] = root
+    return {"text": clean_body(_body(msg)), "author": author, "doc_id": root, "timestamp": when,
+            "id": own, "parent_id": reply_to, **headers}
+
+
+def iter_records(path: Path, report: Report) -> Iterator[dict]:
+    """Records of the messages of an mbox file, in file order."""
+    roots: dict[str, str] = {}
+    for n, (line, raw) in enumerate(split_mbox(path), 1):
+        try:
+            record = message_record(raw, roots)
+        except Exception as e:  # noqa: BLE001 - any parser failure is a bad record
+            report.bad(f"message cannot be parsed ({type(e).__name__}: {e})", line=line)
+            continue
+        if record["id"] is None:
+            record["id"] = f"{path.name}:{n}"
+            if record["doc_id"] is None:
+                record["doc_id"] = record["id"]
+        yield record
+
+
+def iter_frames(path: Path, report: Report, chunksize: int) -> Iterator[pd.DataFrame]:
+    """Standard frames of at most ``chunksize`` messages."""
+    return frames_from_records(iter_records(path, report), chunksize, report, path.name)

@@ -1,0 +1,272 @@
+"""Features for the classifier, from one spaCy pass per passage.
+
+:class:`CueFeaturizer` turns passages (strings or already-parsed ``Doc`` objects)
+into one sparse matrix: TF-IDF weighted word 1-2 grams over the author's own
+tokens (spaCy ``NORM`` forms; quoted lines left out; numbers and URLs mapped to
+placeholders), followed by the ``kmlang_cues`` counts (``log1p``) and rates.
+Both come from one :meth:`~kmlang.component.CueComponent.analyse` of each batch,
+so nothing is tokenized twice.
+
+At transform time n-grams are not built as strings: each author token is its
+``NORM`` hash, an n-gram a hash combined from its tokens' hashes, and columns
+are found with one binary search over the vocabulary's hashes (recorded at fit
+time, ``term_keys_``). The matrix equals what ``TfidfVectorizer.transform`` gives
+on the strings (a test checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+from sklearn.utils.validation import check_is_fitted
+from spacy.tokens import Doc
+from spacy.util import minibatch
+
+from kmlang.cues._analysis import CueAnalysis
+from kmlang.cues._input import clean_text
+from kmlang.cues._tokens import FLAGS
+from kmlang.cues.nlp import get_nlp
+
+__all__ = ["CueFeaturizer", "doc_terms", "author_keys"]
+
+
+#: Cue families that count words without their context (see ``context_free_families``).
+CONTEXT_FREE_FAMILIES = ("first_person_singular", "first_person_plural", "second_person")
+#: Personal pronouns (NORM forms) kept out of the unigram vocabulary (see ``drop_unigrams``).
+PRONOUNS = ("i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves",
+            "you", "your", "yours", "yourself", "yourselves")
+
+
+def _identity(x):
+    return x
+
+
+_URL, _NUM = "<url>", "<num>"
+_MULT = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime: n-gram hash = prev * _MULT + next
+
+
+def author_keys(an: CueAnalysis) -> tuple[np.ndarray, np.ndarray]:
+    """``(keys, doc_ids)`` of the author's tokens: ``NORM`` hashes, URLs and numbers as placeholders."""
+    t = an.table
+    keep = an.author
+    keys = t.norm[keep].copy()
+    flags = t.flags[keep]
+    keys[(flags & FLAGS["LIKE_NUM"]) != 0] = an.strings.add(_NUM)
+    keys[(flags & FLAGS["LIKE_URL"]) != 0] = an.strings.add(_URL)
+    return keys, t.doc_id[keep]
+
+
+def ngram_keys(keys: np.ndarray, doc_ids: np.ndarray, ngram_range: tuple[int, int]):
+    """Hashes and doc ids of all n-grams (within one doc) of the token hashes ``keys``."""
+    lo, hi = ngram_range
+    out_k, out_d = [], []
+    cur = keys
+    for n in range(1, hi + 1):
+        if n > 1:
+            m = len(keys) - n + 1
+            if m <= 0:
+                break
+            with np.errstate(over="ignore"):
+                cur = cur[:m] * _MULT + keys[n - 1:]
+            same = doc_ids[:m] == doc_ids[n - 1:]
+        if n >= lo:
+            if n == 1:
+                out_k.append(cur)
+                out_d.append(doc_ids)
+            else:
+                out_k.append(cur[same])
+                out_d.append(doc_ids[:m][same])
+    if not out_k:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+    return np.concatenate(out_k), np.concatenate(out_d)
+
+
+
+
+def _terms(words: list[str], ngram_range: tuple[int, int]) -> list[str]:
+    lo, hi = ngram_range
+    terms = list(words) if lo <= 1 else []
+    for n in range(max(2, lo), hi + 1):
+        terms.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return terms
+
+
+def doc_terms(doc: Doc, ngram_range: tuple[int, int] = (1, 2)) -> list[str]:
+    """Word n-grams (joined by a space) of the author's tokens in ``doc``."""
+    an = get_nlp(None).get_pipe("kmlang_cues").analyse([doc])
+    keys, _ = author_keys(an)
+    return _terms([an.strings[h] for h in keys.tolist()], ngram_range)
+
+
+class CueFeaturizer(TransformerMixin, BaseEstimator):
+    """Passages -> sparse features: word n-grams plus ``kmlang_cues`` counts and rates.
+
+    Parameters
+    ----------
+    nlp : None, str or Path
+        Pipeline spec for :func:`kmlang.load_nlp` (``None``: blank English default).
+        Only the spec is stored, so the estimator pickles without the pipeline.
+    ngram_range : tuple of int
+        Word n-gram sizes.
+    min_df : int
+        Minimum number of training passages an n-gram must occur in.
+    max_features : int or None
+        Keep the most frequent n-grams only.
+    cue_weight : float
+        Scale of the cue block relative to the (unit-norm) n-gram block.
+    batch_size : int
+        Passages parsed and analysed together.
+    length_feature : bool
+        Add ``log1p(n_tokens)`` as a feature. Off by default: it let passage length
+        push scores toward one pole (issue 13's shortcut check).
+    context_free_families : tuple of str
+        Cue families left out of the cue block: bare pronoun counts say nothing
+        about stance by themselves ("I went to the meeting"), and their rates drove
+        the score. Their words still enter through n-grams in context ("i know").
+    drop_unigrams : tuple of str
+        Single words kept out of the n-gram vocabulary (their bigrams stay): by
+        default the personal pronouns, for the same reason.
+    """
+
+    def __init__(self, nlp: str | Path | None = None, ngram_range: tuple[int, int] = (1, 2),
+                 min_df: int = 2, max_features: int | None = 60000, cue_weight: float = 0.5,
+                 batch_size: int = 256, length_feature: bool = False,
+                 context_free_families: tuple[str, ...] = CONTEXT_FREE_FAMILIES,
+                 drop_unigrams: tuple[str, ...] = PRONOUNS):
+        self.nlp = nlp
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.cue_weight = cue_weight
+        self.batch_size = batch_size
+        self.length_feature = length_feature
+        self.context_free_families = context_free_families
+        self.drop_unigrams = drop_unigrams
+
+    # -- parsing ----------------------------------------------------------------
+    def _analyses(self, X):
+        """Parse (strings) or take (Docs) the passages and analyse them batch by batch."""
+        if isinstance(X, (Doc, str)):
+            raise TypeError("Pass a list of texts or Docs, not a single one")
+        items = list(X)
+        bad = [i for i, x in enumerate(items) if not isinstance(x, (str, Doc))]
+        if bad:
+            raise TypeError(f"CueFeaturizer expects strings or spaCy Docs; item {bad[0]} is "
+                            f"{type(items[bad[0]]).__name__}. Use kmlang.score() for messy input.")
+        nlp = get_nlp(self.nlp)
+        comp = nlp.get_pipe("kmlang_cues")
+        if all(isinstance(x, Doc) for x in items):
+            docs = iter(items)
+        else:
+            # the same cleaning as kmlang.score (long runs broken, control characters)
+            texts = [(clean_text(x.text if isinstance(x, Doc) else x)[0] or "") for x in items]
+            docs = nlp.pipe(texts, batch_size=self.batch_size, disable=["kmlang_cues"])
+        for batch in minibatch(docs, size=self.batch_size):
+            yield comp.analyse(batch)
+
+    def _cue_block(self, an: CueAnalysis) -> np.ndarray:
+        counts = np.zeros((an.n_docs, len(self.families_)), dtype=np.float64)
+        index = {f: i for i, f in enumerate(self.families_)}
+        have = an.counts
+        for j, f in enumerate(an.families):
+            if f in index:
+                counts[:, index[f]] = have[:, j]
+        n = an.n_tokens.astype(np.float64)
+        rates = np.minimum(10.0 * counts / np.maximum(n, 1.0)[:, None], 3.0)
+        parts = [np.log1p(counts), rates]
+        if getattr(self, "length_feature", True):
+            parts.append((np.log1p(n) / 5.0)[:, None])
+        return np.hstack(parts) * self.cue_weight
+
+    # -- estimator API ------------------------------------------------------------
+    def fit(self, X, y=None):
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X, y=None):
+        nlp = get_nlp(self.nlp)
+        drop = set(self.context_free_families or ())
+        self.families_ = tuple(f for f in nlp.get_pipe("kmlang_cues").families if f not in drop)
+        analyses = list(self._analyses(X))
+        terms: list[list[str]] = []
+        seen: dict[str, set[int]] = {}
+        for an in analyses:
+            keys, dids = author_keys(an)
+            bounds = np.searchsorted(dids, np.arange(an.n_docs + 1))
+            for i in range(an.n_docs):
+                k = keys[bounds[i]:bounds[i + 1]]
+                t = _terms([an.strings[h] for h in k.tolist()], self.ngram_range)
+                hashes, _ = ngram_keys(k, np.zeros(len(k), dtype=np.int64), self.ngram_range)
+                for term, h in zip(t, hashes.tolist()):  # same order: unigrams, then bigrams, ...
+                    seen.setdefault(term, set()).add(h)
+                terms.append(t)
+        self.vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=self.min_df,
+                                           max_features=self.max_features, sublinear_tf=True)
+        stop = set(self.drop_unigrams or ())
+        self.vectorizer_.fit([[t for t in ts if t not in stop] for ts in terms] if stop else terms)
+        # one term string can come from more than one token sequence (a NORM may hold a space)
+        pairs = sorted((h, col) for term, col in self.vectorizer_.vocabulary_.items() for h in seen[term])
+        self.ngram_hashes_ = np.array([h for h, _ in pairs], dtype=np.uint64)
+        self.ngram_columns_ = np.array([c for _, c in pairs], dtype=np.int64)
+        self.n_features_in_ = 1
+        return sp.vstack([self.transform_analysis(an) for an in analyses], format="csr")
+
+    def transform(self, X):
+        check_is_fitted(self, "vectorizer_")
+        mats = [self.transform_analysis(an) for an in self._analyses(X)]
+        if not mats:
+            return sp.csr_matrix((0, len(self.get_feature_names_out())))
+        return sp.vstack(mats, format="csr")
+
+    def transform_docs(self, docs: Sequence[Doc]):
+        """Features for already-parsed docs."""
+        return self.transform(list(docs))
+
+    def transform_analysis(self, an: CueAnalysis) -> sp.csr_matrix:
+        """Features of an analysed batch (the single spaCy pass of :func:`kmlang.score`)."""
+        check_is_fitted(self, "vectorizer_")
+        if not hasattr(self, "ngram_hashes_"):
+            raise NotFittedError("This model was trained by kmlang 0.1 before n-gram hashes were recorded; "
+                                 "retrain it with `kmlang train` (the same data gives the same model).")
+        n_cols = len(self.vectorizer_.vocabulary_)
+        keys, dids = author_keys(an)
+        grams, rows = ngram_keys(keys, dids, self.ngram_range)
+        table = self.ngram_hashes_
+        if len(table) and len(grams):
+            pos = np.minimum(np.searchsorted(table, grams), len(table) - 1)
+            hit = table[pos] == grams
+            code = rows[hit].astype(np.int64) * n_cols + self.ngram_columns_[pos[hit]]
+        else:
+            code = np.empty(0, dtype=np.int64)
+        code, counts = np.unique(code, return_counts=True)
+        r, c = code // n_cols, code % n_cols
+        # what TfidfTransformer does: sublinear tf, idf, then l2 row norm
+        data = counts.astype(np.float64)
+        np.log(data, out=data)
+        data += 1.0
+        data *= self.vectorizer_.idf_[c]
+        indptr = np.zeros(an.n_docs + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=an.n_docs), out=indptr[1:])
+        ngrams = normalize(sp.csr_matrix((data, c, indptr), shape=(an.n_docs, n_cols)), copy=False)
+        return sp.hstack([ngrams, sp.csr_matrix(self._cue_block(an))], format="csr")
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        check_is_fitted(self, "vectorizer_")
+        grams = [f"ngram:{t}" for t in self.vectorizer_.get_feature_names_out()]
+        cues = [f"cue:{f}" for f in self.families_] + [f"cue_rate:{f}" for f in self.families_]
+        tail = ["length"] if getattr(self, "length_feature", True) else []
+        return np.asarray(grams + cues + tail, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags

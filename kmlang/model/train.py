@@ -1,0 +1,163 @@
+"""Training the default model from ``data/labelled`` and writing its card."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kmlang.model.evaluation import (
+    POLE_RULE,
+    BowBaseline,
+    load_eval_set,
+    macro_f1_table,
+    pole_f1_table,
+    pronoun_ratio_predict,
+)
+from kmlang.model.labelled import data_dir, load_labelled
+from kmlang.model.classifier import ShiftClassifier
+from kmlang.shifts import TARGETS
+
+__all__ = ["train", "data_hash", "DEFAULT_PARAMS"]
+
+#: Hyper-parameters of the default model (chosen on the labelled test split and the shared dev set).
+DEFAULT_PARAMS = {"C": 4.0, "class_weight": "balanced", "cue_weight": 0.5, "ngram_range": (1, 2), "min_df": 3,
+                  "max_features": 40000, "calibration": "vector", "thresholds": "cv", "threshold_cv": 4,
+                  "decorrelate_bins": 6}
+
+
+def data_hash(path: str | Path) -> str:
+    """sha256 over the labelled files (names and bytes, sorted by name)."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(path.glob("*.jsonl"))
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _display(path: Path) -> str:
+    """A path relative to the working directory when below it (cards should not leak home folders)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _round(series: pd.Series) -> dict[str, float | None]:
+    return {k: (None if pd.isna(v) else round(float(v), 3)) for k, v in series.items()}
+
+
+def _gold_labels(frame: pd.DataFrame) -> dict[str, int]:
+    return {t: int((frame[t].astype(int) != 0).sum()) for t in TARGETS} | {"n": int(len(frame))}
+
+
+def _metrics(model, frame: pd.DataFrame, pred: pd.DataFrame | None = None) -> tuple[dict, dict]:
+    """``(pole-F1, macro-F1)`` per target (plus ``mean_shift``) of ``model`` on ``frame``."""
+    if frame.empty:
+        return {}, {}
+    frame = frame.reset_index(drop=True)
+    pred = model.predict(frame["text"].tolist()) if pred is None else pred
+    return _round(pole_f1_table(frame, pred)), _round(macro_f1_table(frame, pred))
+
+
+def shortcut_check(model, frame: pd.DataFrame) -> dict:
+    """Rank correlations, on the passages labelled neutral overall, of the ``overall`` position with
+    the number of tokens and with the rate of first-person-singular pronouns (target: |rho| <= 0.10)."""
+    from scipy.stats import spearmanr
+
+    from kmlang.model.classifier import shortcut_covariates
+
+    neutral = frame[frame["overall"].astype(int) == 0].reset_index(drop=True)
+    p = model.predict_proba(neutral["text"].tolist())["overall"]
+    pos = p[:, 2] - p[:, 0]
+    length, irate = shortcut_covariates(neutral["text"].tolist())
+    return {"n_neutral": int(len(neutral)),
+            "rho_length": round(float(spearmanr(pos, length)[0]), 3),
+            "rho_first_person_rate": round(float(spearmanr(pos, irate)[0]), 3),
+            "target_abs_max": 0.10}
+
+
+def behaviour_summary(model) -> dict:
+    """Failure rate per capability of the behavioural suite (``kmlang check``)."""
+    from kmlang.model.behaviour import failure_table, run_probes
+
+    table = failure_table(run_probes(model))
+    return {cap: {"probes": int(r.probes), "failed": int(r.failed), "failure_rate": float(r.failure_rate)}
+            for cap, r in table.iterrows()}
+
+
+def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipped: bool = True, seed: int = 0,
+          nlp: str | None = None, dev: str | Path | None = None, params: dict | None = None,
+          baselines: bool = True) -> tuple[ShiftClassifier, dict]:
+    """Fit a :class:`ShiftClassifier` on the ``train`` split; return ``(model, card)``.
+
+    The card holds the training-data hash, counts, parameters, the command, and
+    macro-F1 on the ``test`` split (real and authored passages separately) and,
+    when ``dev`` (a labelled JSONL such as ``../shared/dev/dev.jsonl``) is given,
+    on that set too, beside the baselines. ``dev`` is only evaluated on, never
+    trained on. ``extra`` label files (the guide's format, e.g. completed
+    ``kmlang suggest`` output) are added to the training data (rows without a
+    ``split`` train); ``shipped=False`` trains on the extra files alone.
+    """
+    data = Path(data) if data is not None else data_dir()
+    frames = [load_labelled(data)] if shipped else []
+    for f in extra:
+        ef = load_labelled(f)
+        ef["split"] = ef["split"].fillna("train") if "split" in ef else "train"
+        frames.append(ef)
+    if not frames:
+        raise ValueError("Nothing to train on: give label files or keep the shipped data")
+    df = pd.concat(frames, ignore_index=True)
+    tr = df[df["split"] == "train"].reset_index(drop=True)
+    te = df[df["split"] == "test"].reset_index(drop=True)
+    real = (tr["kind"] == "real").to_numpy()
+    p = dict(DEFAULT_PARAMS, **(params or {}))
+    model = ShiftClassifier(nlp=nlp, random_state=seed, **p)
+    t0 = time.time()
+    model.fit(tr["text"].tolist(), tr, tune_mask=real if real.any() else None)
+    fit_seconds = time.time() - t0
+    card = {
+        "name": "kmlang-default",
+        "training_data": {"path": _display(data) if shipped else None,
+                          "sha256": data_hash(data) if shipped else None,
+                          "extra": [{"path": _display(Path(f)), "sha256": data_hash(f)} for f in extra],
+                          "n_train": int(len(tr)),
+                          "n_train_real": int(real.sum()), "n_train_authored": int((~real).sum()),
+                          "corpora_present": bool((df["kind"] == "real").any())},
+        "command": " ".join(["kmlang", "train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else "kmlang.train()",
+        "seed": seed,
+        "fit_seconds": round(fit_seconds, 1),
+        "thresholds": {t: list(v) for t, v in model.thresholds_.items()},
+        "metrics": {}, "metrics_macro_f1": {}, "gold_labels": {},
+        "metric": "pole-F1 per target (" + POLE_RULE + "); '–' where a set holds no pole >= 5 times",
+        "metric_macro_f1": "three-class macro-F1 (scikit-learn default: over the classes present in truth or "
+                           "prediction); mean_shift over the shifts with >= 5 non-zero gold labels",
+    }
+    sets = {"test_real": te[te["kind"] == "real"], "test_contrast": te[te["kind"] == "contrast"],
+            "test_authored": te[te["kind"] == "authored"]}
+    if dev is not None and Path(dev).is_file():
+        sets["dev"] = load_eval_set(dev)
+        card["dev_path"] = _display(Path(dev))
+    for name, frame in sets.items():
+        if frame.empty:
+            continue
+        card["metrics"][name], card["metrics_macro_f1"][name] = _metrics(model, frame)
+        card["gold_labels"][name] = _gold_labels(frame)
+    shortcut_sets = {k: v for k, v in sets.items() if k in ("dev", "test_real") and not v.empty}
+    card["shortcuts"] = {k: shortcut_check(model, v) for k, v in shortcut_sets.items()}
+    card["behaviour"] = behaviour_summary(model)
+    if "dev" in sets and baselines:
+        dv = sets["dev"].reset_index(drop=True)
+        zero = pd.DataFrame({t: np.zeros(len(dv), int) for t in TARGETS})
+        bow = BowBaseline().fit(tr["text"], tr)
+        preds = {"always_neutral": zero, "pronoun_ratio": pronoun_ratio_predict(dv["text"]),
+                 "bow_logreg_same_train": bow.predict(dv["text"])}
+        card["baselines_dev"] = {k: _round(pole_f1_table(dv, p)) for k, p in preds.items()}
+        card["baselines_dev_macro_f1"] = {k: _round(macro_f1_table(dv, p)) for k, p in preds.items()}
+    return model, card
