@@ -22,14 +22,16 @@ def records(pattern: str) -> list[dict]:
 
 
 def main() -> None:
-    parts = {"authored": records("authored_*.jsonl"), "real": records("real_*.jsonl")}
-    print("| shift | authored -1 | authored +1 | authored 0 share | real -1 | real +1 |")
-    print("|---|---:|---:|---:|---:|---:|")
+    parts = {"authored": records("authored_*.jsonl"), "real": records("real_*.jsonl"),
+             "contrast": records("contrast_*.jsonl")}
+    print("| shift | authored -1 | authored +1 | authored 0 share | real -1 | real +1 | pairs -1 | pairs +1 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for s in SHIFT_IDS:
-        a, r = parts["authored"], parts["real"]
+        a, r, c = parts["authored"], parts["real"], parts["contrast"]
         print(f"| {s} | {sum(x['labels'][s] == -1 for x in a)} | {sum(x['labels'][s] == 1 for x in a)} | "
               f"{sum(x['labels'][s] == 0 for x in a) / len(a):.0%} | {sum(x['labels'][s] == -1 for x in r)} | "
-              f"{sum(x['labels'][s] == 1 for x in r)} |")
+              f"{sum(x['labels'][s] == 1 for x in r)} | {sum(x['labels'][s] == -1 for x in c)} | "
+              f"{sum(x['labels'][s] == 1 for x in c)} |")
     for name, recs in parts.items():
         print(f"\n{name}: {len(recs)} passages")
         print("  overall:", dict(sorted(Counter(x["overall"] for x in recs).items())))
@@ -39,6 +41,10 @@ def main() -> None:
         if name == "real":
             print("  source:", dict(Counter(x["source"].split(":")[0] for x in recs).most_common()))
             print("  draw:", dict(Counter(x["draw"] for x in recs)))
+        elif name == "contrast":
+            pairs = {x["pair_id"]: x for x in recs}
+            print("  pairs:", len(pairs), "; per tag:",
+                  dict(Counter(t for x in pairs.values() for t in x["tags"] if t != "contrast").most_common()))
         else:
             tags = Counter(t for x in recs for t in x.get("tags", []))
             print("  tagged passages:", sum(bool(x.get("tags")) for x in recs))

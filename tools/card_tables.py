@@ -1,0 +1,61 @@
+"""Print the model card's tables (Markdown) from a model's ``card.json``.
+
+Every figure in ``models/README.md`` comes from here, and ``card.json`` comes
+from ``kmlang train -o models/default --dev ../shared/dev/dev.jsonl`` (``make model``).
+
+Usage: python tools/card_tables.py [models/default/card.json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from kmlang.shifts import TARGETS  # noqa: E402
+
+
+def f(v, spec=".3f") -> str:
+    return "\u2013" if v is None else format(v, spec)
+
+
+def main() -> None:
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "models/default/card.json")
+    card = json.loads(path.read_text(encoding="utf-8"))
+    m, mm, gold = card["metrics"], card["metrics_macro_f1"], card["gold_labels"]
+    base = card.get("baselines_dev", {})
+    sets = [s for s in ("dev", "test_real", "test_contrast", "test_authored") if s in m]
+    print("### Pole-F1 (gold labels behind each figure in brackets: non-zero gold labels of that target)\n")
+    head = " | ".join([f"kmlang, {s}" for s in sets] + [f"{b}, dev" for b in base])
+    print(f"| target | {head} |")
+    print("|---|" + "---:|" * (len(sets) + len(base)))
+    for t in (*TARGETS, "mean_shift"):
+        cells = []
+        for s in sets:
+            n = gold[s].get(t) if t != "mean_shift" else None
+            cells.append(f(m[s].get(t)) + (f" ({n})" if n is not None else ""))
+        cells += [f(base[b].get(t)) for b in base]
+        name = f"**{t}**" if t in ("overall", "mean_shift") else t
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print(f"\npassages: " + ", ".join(f"{s} {gold[s]['n']:,}" for s in sets))
+    print("\n### Three-class macro-F1\n")
+    print("| target | " + " | ".join(sets) + " |")
+    print("|---|" + "---:|" * len(sets))
+    for t in ("overall", "mean_shift"):
+        print(f"| {t} | " + " | ".join(f(mm[s].get(t)) for s in sets) + " |")
+    print("\n### Shortcuts (Spearman rho of the overall position, passages labelled neutral overall)\n")
+    print("| set | neutral passages | rho with length | rho with rate of 'I' |")
+    print("|---|---:|---:|---:|")
+    for s, v in card.get("shortcuts", {}).items():
+        print(f"| {s} | {v['n_neutral']} | {v['rho_length']:+.3f} | {v['rho_first_person_rate']:+.3f} |")
+    print("\n### Behavioural suite (`kmlang check`)\n")
+    print("| capability | probes | failed | failure rate |")
+    print("|---|---:|---:|---:|")
+    for cap, v in card.get("behaviour", {}).items():
+        name = f"**{cap}**" if cap == "ALL" else cap
+        print(f"| {name} | {v['probes']} | {v['failed']} | {v['failure_rate']:.1%} |")
+
+
+if __name__ == "__main__":
+    main()
