@@ -13,8 +13,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from kmlang._version import __version__
 from kmlang.cues.component import CueComponent
 from kmlang.cues.frame import cues
+from kmlang.cues.lexicon import FAMILIES
+from kmlang.cues.nlp import load_nlp
+from kmlang.cues.render import render_cues
 from kmlang.errors import (
     KmlangError,
     LexiconError,
@@ -23,12 +27,7 @@ from kmlang.errors import (
     ReaderError,
     UnknownFormatError,
 )
-from kmlang.cues.lexicon import FAMILIES
-from kmlang.cues.nlp import load_nlp
-from kmlang.cues.render import render_cues
 from kmlang.shifts import OVERALL, SHIFT_IDS, SHIFTS, TARGETS, Shift, get_shift
-
-from kmlang._version import __version__
 
 # name -> module that defines it, imported lazily on first attribute access
 _LAZY = {
@@ -92,13 +91,13 @@ def __dir__():
 if TYPE_CHECKING:  # pragma: no cover
     from kmlang.analysis.aggregation import aggregate as aggregate
     from kmlang.analysis.aggregation import trend as trend
+    from kmlang.io.readers import read as read
+    from kmlang.model.classifier import ShiftClassifier as ShiftClassifier
     from kmlang.model.evaluation import evaluate as evaluate
     from kmlang.model.explanation import Explanation as Explanation
     from kmlang.model.explanation import explain as explain
     from kmlang.model.features import CueFeaturizer as CueFeaturizer
     from kmlang.model.labelled import load_labelled as load_labelled
-    from kmlang.model.classifier import ShiftClassifier as ShiftClassifier
     from kmlang.model.persist import load_model as load_model
     from kmlang.model.persist import save_model as save_model
-    from kmlang.io.readers import read as read
     from kmlang.model.scoring import score as score

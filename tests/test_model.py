@@ -6,7 +6,12 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import kmlang
-from kmlang.model.classifier import PolarityClassifier, ShiftClassifier, apply_thresholds, tune_thresholds
+from kmlang.model.classifier import (
+    PolarityClassifier,
+    ShiftClassifier,
+    apply_thresholds,
+    tune_thresholds,
+)
 from kmlang.shifts import TARGETS
 
 # A tiny labelled set written for these tests: enough for the API, not for accuracy.
@@ -122,7 +127,7 @@ def test_apply_and_tune_thresholds():
     assert apply_thresholds(p, 0, 0).tolist() == [0, -1, 0]
     assert apply_thresholds(p, 0.9, 0.35).tolist() == [1, 0, 0]
     y = np.array([1, 0, 0])
-    tn, tp = tune_thresholds(y, p)
+    tn, tp = tune_thresholds(y, p, min_support=0)
     assert apply_thresholds(p, tn, tp).tolist() == [1, 0, 0]
 
 

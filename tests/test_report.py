@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 import kmlang
+from kmlang.analysis.report import build_report, is_score_frame, pseudonym, read_scores, report_file
 from kmlang.cli import aggregate as _aggregate_cmd  # noqa: F401  (registers the command)
 from kmlang.cli import report as _report_cmd  # noqa: F401
 from kmlang.cli import score as _score_cmd  # noqa: F401
 from kmlang.cli._app import app
-from kmlang.analysis.report import build_report, is_score_frame, pseudonym, read_scores, report_file
 from kmlang.shifts import SHIFT_IDS, TARGETS
 
 pytest.importorskip("matplotlib")

@@ -33,16 +33,16 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import kmlang
+import kmlang.io.stream as stream
 import kmlang.model.persist
 import kmlang.model.scoring
-import kmlang.io.stream as stream
-from kmlang.cues._input import MAX_RUN_CHARS, SCORED_STATUSES, clean_text
 from kmlang.analysis.aggregation import DEFAULT_STATUSES, combine_partials, partial_aggregate
-from kmlang.errors import ModelIntegrityError, ModelVersionWarning, ReaderError
+from kmlang.cues._input import MAX_RUN_CHARS, SCORED_STATUSES, clean_text
 from kmlang.cues.nlp import DEFAULT_MAX_CHARS
+from kmlang.errors import ModelIntegrityError, ModelVersionWarning, ReaderError
+from kmlang.io.stream import score_file
 from kmlang.model.persist import default_model_dir
 from kmlang.shifts import TARGETS
-from kmlang.io.stream import score_file
 from tests.conftest import read_output
 
 FAST = settings(max_examples=40, deadline=None,

@@ -16,8 +16,8 @@ import kmlang
 from kmlang.cli import suggest as _suggest_cmd  # noqa: F401  (registers the command)
 from kmlang.cli._app import app
 from kmlang.model.labelled import load_labelled, read_label_file
-from kmlang.shifts import SHIFT_IDS
 from kmlang.model.suggest import SUGGEST_COLUMNS, suggest, uncertainty, write_suggestions
+from kmlang.shifts import SHIFT_IDS
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "notebooks" / "sample_export.jsonl"

@@ -21,9 +21,9 @@ def evaluate_cli(
     nlp: str = typer.Option(None, "--nlp", help="Parse with this spaCy pipeline (e.g. en_core_web_sm)."),
 ) -> None:
     """Macro-F1 per shift and overall (scikit-learn's macro average over the classes present)."""
+    from kmlang.cues.nlp import load_nlp
     from kmlang.model.evaluation import evaluate, evaluation_report, load_eval_set, predict_labels
     from kmlang.model.labelled import load_labelled
-    from kmlang.cues.nlp import load_nlp
     from kmlang.model.persist import load_model
 
     frame = load_labelled(data, split="test") if data.is_dir() else load_eval_set(data)

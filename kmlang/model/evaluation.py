@@ -41,15 +41,20 @@ def _scored_shifts(truth: pd.DataFrame, targets) -> list[str]:
     return [t for t in targets if t != "overall" and int((truth[t].astype(int) != 0).sum()) >= MIN_NONZERO_FOR_MEAN]
 
 
-def pole_scores(gold, pred, pole: int) -> dict:
-    """Precision, recall, F1 and gold support of one pole (that pole against the rest)."""
+def _pole_prf(gold, pred, pole: int) -> tuple[float, float, float, int, int]:
     g, p = np.asarray(gold, int) == pole, np.asarray(pred, int) == pole
     tp = int((g & p).sum())
     prec = tp / int(p.sum()) if p.any() else 0.0
     rec = tp / int(g.sum()) if g.any() else 0.0
     f1 = 2 * prec * rec / (prec + rec) if prec + rec > 0 else 0.0
+    return prec, rec, f1, int(g.sum()), int(p.sum())
+
+
+def pole_scores(gold, pred, pole: int) -> dict:
+    """Precision, recall, F1 (rounded to 4 places) and gold support of one pole (that pole against the rest)."""
+    prec, rec, f1, support, predicted = _pole_prf(gold, pred, pole)
     return {"precision": round(prec, 4), "recall": round(rec, 4), "f1": round(f1, 4),
-            "support": int(g.sum()), "predicted": int(p.sum())}
+            "support": support, "predicted": predicted}
 
 
 def pole_f1(gold, pred) -> float | None:
@@ -58,7 +63,7 @@ def pole_f1(gold, pred) -> float | None:
     poles = [c for c in (-1, 1) if int((gold == c).sum()) >= MIN_POLE_SUPPORT]
     if not poles:
         return None
-    return float(np.mean([pole_scores(gold, pred, c)["f1"] for c in poles]))
+    return float(np.mean([_pole_prf(gold, pred, c)[2] for c in poles]))
 
 
 def pole_f1_table(truth: pd.DataFrame, pred: pd.DataFrame, targets=TARGETS) -> pd.Series:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kmlang.model.classifier import ShiftClassifier
 from kmlang.model.evaluation import (
     POLE_RULE,
     BowBaseline,
@@ -19,7 +20,6 @@ from kmlang.model.evaluation import (
     pronoun_ratio_predict,
 )
 from kmlang.model.labelled import data_dir, load_labelled
-from kmlang.model.classifier import ShiftClassifier
 from kmlang.shifts import TARGETS
 
 __all__ = ["train", "data_hash", "DEFAULT_PARAMS"]
@@ -27,7 +27,7 @@ __all__ = ["train", "data_hash", "DEFAULT_PARAMS"]
 #: Hyper-parameters of the default model (chosen on the labelled test split and the shared dev set).
 DEFAULT_PARAMS = {"C": 4.0, "class_weight": "balanced", "cue_weight": 0.5, "ngram_range": (1, 2), "min_df": 3,
                   "max_features": 40000, "calibration": "vector", "thresholds": "cv", "threshold_cv": 4,
-                  "decorrelate_bins": 6}
+                  "decorrelate_bins": 8}
 
 
 def data_hash(path: str | Path) -> str:

@@ -18,7 +18,14 @@ from pathlib import Path
 import pandas as pd
 
 from kmlang.errors import ReaderError
-from kmlang.io.readers._frame import STANDARD, batched, load_json, may_hold_surrogates, no_surrogates, standardise
+from kmlang.io.readers._frame import (
+    STANDARD,
+    batched,
+    load_json,
+    may_hold_surrogates,
+    no_surrogates,
+    standardise,
+)
 from kmlang.io.readers._report import Report
 
 __all__ = ["TEXT_NAMES", "resolve_columns", "apply_columns", "detect_encoding", "iter_csv",
