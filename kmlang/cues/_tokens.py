@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
 from spacy.attrs import NORM, ORTH
 from spacy.tokens import Doc
 
@@ -54,7 +55,8 @@ class LexemeTable:
         self.vocab = vocab
         self._lock = threading.Lock()
         empty = np.empty(0, dtype=np.uint64)
-        self._data = (empty, empty, np.empty(0, dtype=np.uint32))  # keys (sorted), lower, flags
+        # keys as a hashed index (one O(1) look-up per token), lower and flags in the same order
+        self._data = (pd.Index(empty), empty, np.empty(0, dtype=np.uint32))
 
     def __len__(self) -> int:
         return len(self._data[0])
@@ -62,19 +64,18 @@ class LexemeTable:
     def lookup(self, orth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(lower, flags)`` of each ``ORTH`` hash (adding words not seen before)."""
         keys, lower, flags = self._data
-        pos = np.searchsorted(keys, orth)
-        found = keys[np.minimum(pos, len(keys) - 1)] == orth if len(keys) else np.zeros(orth.shape, bool)
-        if not found.all():
-            keys, lower, flags = self._add(np.unique(orth[~found]))
-            pos = np.searchsorted(keys, orth)
+        pos = keys.get_indexer(orth) if len(keys) else np.full(len(orth), -1)
+        missing = pos < 0
+        if missing.any():
+            keys, lower, flags = self._add(np.unique(orth[missing]))
+            pos = keys.get_indexer(orth)
         return lower[pos], flags[pos]
 
     def _add(self, new: np.ndarray):
         with self._lock:
             keys, lower, flags = self._data
             if len(keys):  # another thread may have added some meanwhile
-                pos = np.minimum(np.searchsorted(keys, new), len(keys) - 1)
-                new = new[keys[pos] != new]
+                new = new[keys.get_indexer(new) < 0]
             vocab = self.vocab
             new_lower = np.empty(len(new), dtype=np.uint64)
             new_flags = np.zeros(len(new), dtype=np.uint32)
@@ -88,10 +89,8 @@ class LexemeTable:
                 if _non_latin(lex.orth_):
                     f |= FLAGS["NON_LATIN"]
                 new_flags[i] = f
-            all_keys = np.concatenate([keys, new])
-            order = np.argsort(all_keys, kind="stable")
-            self._data = (all_keys[order], np.concatenate([lower, new_lower])[order],
-                          np.concatenate([flags, new_flags])[order])
+            all_keys = pd.Index(np.concatenate([keys.to_numpy(dtype=np.uint64), new]))
+            self._data = (all_keys, np.concatenate([lower, new_lower]), np.concatenate([flags, new_flags]))
             return self._data
 
 

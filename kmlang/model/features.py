@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
@@ -238,11 +239,11 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         n_cols = len(self.vectorizer_.vocabulary_)
         keys, dids = author_keys(an)
         grams, rows = ngram_keys(keys, dids, self.ngram_range)
-        table = self.ngram_hashes_
-        if len(table) and len(grams):
-            pos = np.minimum(np.searchsorted(table, grams), len(table) - 1)
-            hit = table[pos] == grams
-            code = rows[hit].astype(np.int64) * n_cols + self.ngram_columns_[pos[hit]]
+        if len(self.ngram_hashes_) and len(grams):
+            index, columns = self._ngram_index()
+            pos = index.get_indexer(grams)  # one hashed look-up per n-gram
+            hit = pos >= 0
+            code = rows[hit].astype(np.int64) * n_cols + columns[pos[hit]]
         else:
             code = np.empty(0, dtype=np.int64)
         code, counts = np.unique(code, return_counts=True)
@@ -256,6 +257,21 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         np.cumsum(np.bincount(r, minlength=an.n_docs), out=indptr[1:])
         ngrams = normalize(sp.csr_matrix((data, c, indptr), shape=(an.n_docs, n_cols)), copy=False)
         return sp.hstack([ngrams, sp.csr_matrix(self._cue_block(an))], format="csr")
+
+    def _ngram_index(self) -> tuple[pd.Index, np.ndarray]:
+        """A hashed index over ``ngram_hashes_`` and the column of each entry (built on first
+        use, not saved with the model). A hash held twice keeps its first entry."""
+        cached = self.__dict__.get("_ngram_index_cache")
+        if cached is None or cached[2] is not self.ngram_hashes_:
+            uniq, first = np.unique(self.ngram_hashes_, return_index=True)
+            cached = (pd.Index(uniq), self.ngram_columns_[first], self.ngram_hashes_)
+            self.__dict__["_ngram_index_cache"] = cached
+        return cached[0], cached[1]
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_ngram_index_cache", None)
+        return state
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "vectorizer_")
