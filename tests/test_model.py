@@ -191,3 +191,15 @@ def test_score_n_process_2_equals_one_process():
     assert list(two.index[:2]) == [100, 101]
     pd.testing.assert_frame_equal(one.drop(columns="text").reset_index(drop=True),
                                   two.drop(columns="text").reset_index(drop=True))
+
+
+def test_stacked_prediction_equals_each_estimator(tiny_model):
+    from kmlang.model.classifier import _full_proba
+
+    F = tiny_model.featurizer_.transform(["I don't know, any help?", "Trust me, you're wrong.", "ok"])
+    got = tiny_model.predict_proba_features(F)
+    for t, est in tiny_model.estimators_.items():
+        np.testing.assert_allclose(got[t], _full_proba(est, F), rtol=1e-6, atol=1e-9)
+    import pickle
+
+    assert "_stacked_cache" not in pickle.loads(pickle.dumps(tiny_model)).__dict__

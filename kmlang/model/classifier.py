@@ -444,10 +444,54 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "estimators_")
         return self.featurizer_.transform(X)
 
+    def _stacked(self):
+        """Every target's effective coefficients in one matrix (built on first use, not saved):
+        ``(W, b, [(target, columns, classes)])`` with the rows of each target's classes."""
+        cached = self.__dict__.get("_stacked_cache")
+        if cached is not None and cached[3] is self.estimators_:
+            return cached[:3]
+        Ws, bs, where, row = [], [], [], 0
+        for t, est in self.estimators_.items():
+            if getattr(est, "base_", None) is None:
+                where.append((t, None, est.classes_))
+                continue
+            coef, b = est.effective_coef()
+            Ws.append(coef)
+            bs.append(b)
+            where.append((t, slice(row, row + coef.shape[0]), est.classes_))
+            row += coef.shape[0]
+        W = np.vstack(Ws).T.copy() if Ws else None
+        b = np.concatenate(bs) if bs else None
+        self.__dict__["_stacked_cache"] = (W, b, where, self.estimators_)
+        return W, b, where
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_stacked_cache", None)
+        return state
+
     def predict_proba_features(self, F) -> dict[str, np.ndarray]:
-        """``{target: (n, 3) probabilities for -1, 0, +1}`` from a feature matrix."""
+        """``{target: (n, 3) probabilities for -1, 0, +1}`` from a feature matrix.
+
+        All targets' logits come from one product of the features with the stacked
+        coefficients (the same numbers as each estimator's ``predict_proba``)."""
         check_is_fitted(self, "estimators_")
-        return {t: _full_proba(est, F) for t, est in self.estimators_.items()}
+        W, b, where = self._stacked()
+        Z = np.asarray(F @ W) + b if W is not None else None
+        out = {}
+        for t, cols, classes in where:
+            full = np.zeros((F.shape[0], 3))
+            if cols is None:
+                full[:, int(classes[0]) + 1] = 1.0
+            else:
+                z = Z[:, cols]
+                z = z - z.max(axis=1, keepdims=True)
+                e = np.exp(z)
+                p = e / e.sum(axis=1, keepdims=True)
+                for j, c in enumerate(classes):
+                    full[:, int(c) + 1] = p[:, j]
+            out[t] = full
+        return out
 
     def predict_proba(self, X) -> dict[str, np.ndarray]:
         return self.predict_proba_features(self._features(X))
