@@ -22,7 +22,7 @@ from spacy.tokens import Doc
 
 from kmlang.cues.nlp import get_nlp
 from kmlang.model.features import CONTEXT_FREE_FAMILIES, PRONOUNS, CueFeaturizer
-from kmlang.shifts import TARGETS
+from kmlang.shifts import SHIFT_IDS, TARGETS
 
 __all__ = ["PolarityClassifier", "ShiftClassifier", "CLASSES"]
 
@@ -229,6 +229,15 @@ def tune_thresholds(y: np.ndarray, p: np.ndarray, min_support: int = MIN_TUNE_SU
     return out[0], out[1]
 
 
+def overall_from_shifts(labels: dict[str, np.ndarray], overall_proba: np.ndarray) -> np.ndarray:
+    """``overall`` from the shifts' labels (the guide's rule), 0 where it opposes the position."""
+    L = np.column_stack([labels[s] for s in SHIFT_IDS])
+    pos, neg = (L == 1).sum(axis=1), (L == -1).sum(axis=1)
+    lab = np.where(pos > neg, 1, np.where(neg > pos, -1, 0))
+    position = overall_proba[:, 2] - overall_proba[:, 0]
+    return np.where(lab * position < 0, 0, lab)
+
+
 def _fit_targets(base, F, Y, targets, sample_weight=None, calibration_weight=None) -> dict:
     """One fitted estimator per target; ``sample_weight`` may be a dict of per-target weights."""
     def sw(t):
@@ -356,6 +365,11 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         Fit each target with :func:`decorrelation_weights` over ``bins`` quantile bins
         of passage length and of the rate of "I" (``None``: no reweighting), so that
         neither can stand in for stance.
+    overall_rule : {"shifts", "model"}
+        How the ``overall`` *label* is decided: ``"shifts"`` (default) from the
+        shifts' labels as the guide defines ``overall`` (see :meth:`decide`);
+        ``"model"`` from the ``overall`` classifier's own thresholds. The
+        ``overall`` position and relevance always come from its classifier.
     random_state : int
         Seed; the same data and seed give the same model.
     """
@@ -366,7 +380,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
                  threshold_cv: int = 4, min_tune_support: int = MIN_TUNE_SUPPORT,
                  length_feature: bool = False, context_free_families: tuple[str, ...] = CONTEXT_FREE_FAMILIES,
                  drop_unigrams: tuple[str, ...] = PRONOUNS, decorrelate_bins: int | None = 8,
-                 random_state: int = 0):
+                 overall_rule: str = "shifts", random_state: int = 0):
         self.nlp = nlp
         self.C = C
         self.class_weight = class_weight
@@ -384,6 +398,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         self.context_free_families = context_free_families
         self.drop_unigrams = drop_unigrams
         self.decorrelate_bins = decorrelate_bins
+        self.overall_rule = overall_rule
         self.random_state = random_state
 
     def fit(self, X, y, sample_weight=None, calibration_weight=None, tune_mask=None):
@@ -497,9 +512,20 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         return self.predict_proba_features(self._features(X))
 
     def decide(self, proba: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Labels from probabilities, with the fitted per-target thresholds."""
+        """Labels from probabilities, with the fitted per-target thresholds.
+
+        With ``overall_rule="shifts"`` (and all eleven shifts predicted), the
+        ``overall`` label follows the shifts' labels as the annotation guide
+        defines it: the pole with more non-zero shift labels, 0 when none or
+        tied; and 0 when that pole has the opposite sign to the ``overall``
+        position (so a label never opposes its position).
+        """
         check_is_fitted(self, "estimators_")
-        return {t: apply_thresholds(p, *self.thresholds_.get(t, (0.0, 0.0))) for t, p in proba.items()}
+        labels = {t: apply_thresholds(p, *self.thresholds_.get(t, (0.0, 0.0))) for t, p in proba.items()}
+        if getattr(self, "overall_rule", "model") == "shifts" and "overall" in labels \
+                and all(s in labels for s in SHIFT_IDS):
+            labels["overall"] = overall_from_shifts(labels, proba["overall"])
+        return labels
 
     def predict(self, X) -> pd.DataFrame:
         """Label per target (-1/0/+1), as a DataFrame with one column per target."""
