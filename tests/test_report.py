@@ -190,6 +190,16 @@ def test_accuracy_table_from_the_card():
         assert caveat in acc
 
 
+def test_accuracy_table_says_how_many_gold_labels_each_figure_rests_on():
+    card = {"name": "m", "metric": "pole-F1 per target",
+            "metrics": {"dev": {**dict.fromkeys(TARGETS, 0.4321), "advantage": None}},
+            "gold_labels": {"dev": {**dict.fromkeys(TARGETS, 17), "advantage": 0, "n": 550}}}
+    acc = build_report(synthetic(), model_card=card, title="t")
+    acc = acc[acc.index(">Accuracy of the model</h2>"):]
+    assert "pole-F1 per target" in acc and "(17)" in acc and "(0)" in acc
+    assert "non-zero gold labels" in acc and "scores 0" in acc
+
+
 def test_build_report_rejects_what_is_not_a_score_frame():
     with pytest.raises(KeyError, match="score columns"):
         build_report(pd.DataFrame({"text": ["a"]}), model_card={}, title="t")

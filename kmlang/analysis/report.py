@@ -430,13 +430,14 @@ figures are an upper bound.</li>
 def _accuracy(card: Mapping) -> str:
     metrics = card.get("metrics") or {}
     baselines = card.get("baselines_dev") or {}
+    gold = card.get("gold_labels") or {}
     known = {k for k, *_ in _METRIC_SETS} | {k for k, *_ in _BASELINES}
     groups = [
-        ("kmlang", [(name, note, metrics[k]) for k, name, note in _METRIC_SETS
+        ("kmlang", [(name, note, metrics[k], gold.get(k) or {}) for k, name, note in _METRIC_SETS
                     if isinstance(metrics.get(k), Mapping) and metrics[k]]),
-        ("baselines, on dev", [(name, note, baselines[k]) for k, name, note in _BASELINES
+        ("baselines, on dev", [(name, note, baselines[k], {}) for k, name, note in _BASELINES
                                if isinstance(baselines.get(k), Mapping) and baselines[k]]),
-        ("other figures", [(k, "", v) for src in (metrics, baselines) for k, v in src.items()
+        ("other figures", [(k, "", v, {}) for src in (metrics, baselines) for k, v in src.items()
                            if k not in known and isinstance(v, Mapping) and v]),
     ]
     groups = [(g, cols) for g, cols in groups if cols]
@@ -447,17 +448,22 @@ def _accuracy(card: Mapping) -> str:
     top = '<tr><th rowspan="2">shift</th>' + "".join(
         f'<th class="grp" colspan="{len(cs)}">{_esc(g)}</th>' for g, cs in groups) + "</tr>"
     sub = "<tr>" + "".join(f'<th class="num" title="{_esc(note)}">{_esc(name)}</th>'
-                           for name, note, _ in cols) + "</tr>"
+                           for name, note, *_ in cols) + "</tr>"
     body = []
     for t in (*TARGETS, "mean_shift"):
         label = "mean over the measured shifts" if t == "mean_shift" else (
             f"{get_shift(t).number}. {t}" if get_shift(t).number else "overall")
         cls = ' class="sum"' if t in ("overall", "mean_shift") else ""
         body.append(f"<tr{cls}><td>{_esc(label)}</td>" + "".join(
-            f'<td class="num">{_fmt(v.get(t), ".2f")}</td>' for *_, v in cols) + "</tr>")
+            f'<td class="num">{_fmt(v.get(t), ".2f")}'
+            + (f' <span class="n">({int(n[t])})</span>' if isinstance(n.get(t), int) else "") + "</td>"
+            for *_, v, n in cols) + "</tr>")
     notes = "".join(f"<li><strong>{_esc(name)}</strong>: {_esc(note)}</li>"
-                    for name, note, _ in cols if note)
-    return (f"<p>Figures from the model card: {metric}. Higher is better; 1.0 is perfect.</p>"
+                    for name, note, *_ in cols if note)
+    counted = ("In brackets: the non-zero gold labels each figure rests on; "
+               "– where the gold labels hold no pole at least 5 times. " if gold else "")
+    return (f"<p>Figures from the model card: {metric}. Higher is better; 1.0 is perfect; "
+            f"labelling every passage neutral scores 0. {counted}</p>"
             f'<div class="scroll"><table class="data acc"><thead>{top}{sub}</thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>'
             f'<ul class="legend">{notes}</ul>' + _CAVEATS)
@@ -467,6 +473,7 @@ _CSS = """
 :root { --ink: #1d232b; --muted: #5b6570; --line: #d9dee3; --band: #f4f6f8;
         --ind: #b35900; --col: #0b5fa5; }
 * { box-sizing: border-box; }
+.acc .n { color: var(--muted); font-size: 0.8em; }
 body { margin: 0; background: #fff; color: var(--ink);
        font: 16px/1.55 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 main { max-width: 60rem; margin: 0 auto; padding: 2rem 1.5rem 4rem; }

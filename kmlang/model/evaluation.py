@@ -186,21 +186,28 @@ def predict_labels(model, texts, *, nlp=None) -> pd.DataFrame:
 
 
 def evaluate(model, data: pd.DataFrame, *, baselines: bool = True, train: pd.DataFrame | None = None,
-             text: str = "text", nlp=None) -> pd.DataFrame:
-    """Macro-F1 per target (rows) for the model and, optionally, the baselines (columns).
+             text: str = "text", nlp=None, metric: str = "pole_f1") -> pd.DataFrame:
+    """Pole-F1 (or ``metric="macro_f1"``) per target (rows) for the model and the baselines (columns).
 
-    ``data`` has the text column and one column per target. The TF-IDF baseline
-    needs ``train`` (a frame of the same shape) to be fitted on. ``nlp`` parses
-    with another pipeline (e.g. the syntax path).
+    ``data`` has the text column and one column per target. The column
+    ``gold_labels`` says how many non-zero gold labels each row rests on (NaN
+    pole-F1: no pole held at least :data:`MIN_POLE_SUPPORT` times). The TF-IDF
+    baseline needs ``train`` (a frame of the same shape) to be fitted on.
+    ``nlp`` parses with another pipeline (e.g. the syntax path).
     """
+    if metric not in ("pole_f1", "macro_f1"):
+        raise ValueError(f"metric must be 'pole_f1' or 'macro_f1', got {metric!r}")
+    table_of = pole_f1_table if metric == "pole_f1" else macro_f1_table
     truth = data[list(TARGETS)].astype(int).reset_index(drop=True)
     texts = data[text].reset_index(drop=True)
     pred = predict_labels(model, texts, nlp=nlp)
-    table = {"kmlang": macro_f1_table(truth, pred)}
+    table = {"kmlang": table_of(truth, pred)}
     if baselines:
-        table["always_neutral"] = macro_f1_table(truth, pd.DataFrame({t: np.zeros(len(truth), int) for t in TARGETS}))
-        table["pronoun_ratio"] = macro_f1_table(truth, pronoun_ratio_predict(texts))
+        table["always_neutral"] = table_of(truth, pd.DataFrame({t: np.zeros(len(truth), int) for t in TARGETS}))
+        table["pronoun_ratio"] = table_of(truth, pronoun_ratio_predict(texts))
         if train is not None:
             bow = BowBaseline().fit(train[text], train)
-            table["bow_logreg"] = macro_f1_table(truth, bow.predict(texts))
-    return pd.DataFrame(table)
+            table["bow_logreg"] = table_of(truth, bow.predict(texts))
+    out = pd.DataFrame(table)
+    out["gold_labels"] = [int((truth[t] != 0).sum()) if t in truth.columns else np.nan for t in out.index]
+    return out
