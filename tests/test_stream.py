@@ -166,3 +166,13 @@ def test_real_stackexchange_export_scores(shared):
     scores = kmlang.score(df)
     assert len(scores) == len(df) > 100
     assert scores["timestamp"].dt.tz is not None
+
+
+def test_two_processes_keep_one_pool_and_equal_one_process(tmp_path):
+    """n_process=2 scores chunk k+1 in the workers while chunk k is written; same output as one process."""
+    src = _write_input(tmp_path / "in.jsonl", 2600)
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    score_file(src, one, chunksize=1000, progress=False)
+    summary = score_file(src, two, chunksize=1000, n_process=2, progress=False)
+    assert summary["rows"] == 2600
+    pd.testing.assert_frame_equal(read_output(one), read_output(two))

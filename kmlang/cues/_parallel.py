@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pandas as pd
 from tqdm.auto import tqdm
 
-__all__ = ["run_chunks", "CHUNK"]
+__all__ = ["run_chunks", "ChunkPool", "CHUNK"]
 
 #: Passages per task.
 CHUNK = 1000
@@ -31,6 +31,45 @@ def _call(fn: Callable, chunk: list) -> pd.DataFrame:
     return fn(chunk, **_STATE)
 
 
+def _chunks(items: Sequence) -> list[list]:
+    return [list(items[i : i + CHUNK]) for i in range(0, len(items), CHUNK)]
+
+
+def _context():
+    return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+
+
+class ChunkPool:
+    """Worker processes kept for a whole job (e.g. every chunk of a streamed file).
+
+    ``submit(items)`` queues ``fn(chunk, **state)`` for each chunk of ``items`` and
+    returns at once, so the caller can read or write while the workers score;
+    ``gather(job)`` waits and concatenates the results in order. Use as a context
+    manager.
+    """
+
+    def __init__(self, fn: Callable, n_process: int, state: dict) -> None:
+        self.fn = fn
+        self._pool = ProcessPoolExecutor(n_process, mp_context=_context(), initializer=_init, initargs=(state,))
+
+    def submit(self, items: Sequence) -> list:
+        return [self._pool.submit(_call, self.fn, c) for c in _chunks(items)]
+
+    @staticmethod
+    def gather(job: list) -> pd.DataFrame:
+        parts = [f.result() for f in job]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ChunkPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def run_chunks(fn: Callable, items: Sequence, n_process: int, state: dict, *,
                progress: bool | None = None) -> pd.DataFrame:
     """``pd.concat([fn(chunk, **state) for chunk in chunks(items)])``, in ``n_process`` processes.
@@ -38,11 +77,10 @@ def run_chunks(fn: Callable, items: Sequence, n_process: int, state: dict, *,
     ``fn`` must be a module-level function; ``state`` (e.g. the model) is sent to
     each worker once, when it starts (with ``fork``, it is simply inherited).
     """
-    chunks = [list(items[i : i + CHUNK]) for i in range(0, len(items), CHUNK)]
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    chunks = _chunks(items)
     if progress is None:
         progress = len(items) >= 2000 and sys.stderr.isatty()
-    with ProcessPoolExecutor(n_process, mp_context=mp.get_context(method), initializer=_init,
+    with ProcessPoolExecutor(n_process, mp_context=_context(), initializer=_init,
                              initargs=(state,)) as pool:
         futures = [pool.submit(_call, fn, c) for c in chunks]
         parts = []

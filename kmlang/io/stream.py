@@ -32,10 +32,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+from spacy.language import Language
 from tqdm.auto import tqdm
 
 from kmlang.cues.nlp import DEFAULT_MAX_CHARS
-from kmlang.model.scoring import resolve_model, score
+from kmlang.model.scoring import collect_scores, resolve_model, score, scoring_pool, submit_scores
 
 __all__ = ["score_file", "OUTPUT_FORMATS", "write_frame"]
 
@@ -172,7 +173,9 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
     chunksize : int
         Rows per chunk (memory is bounded by one chunk).
     n_process, batch_size : int
-        Passed to ``nlp.pipe``.
+        Worker processes (kept for the whole file; each parses and scores its
+        share, and the next chunk is scored while the last one is written) and
+        the ``nlp.pipe`` batch size.
     resume : bool
         Continue an interrupted run from its last complete chunk.
     progress : bool, optional
@@ -231,9 +234,8 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
     bar = tqdm(total=None, initial=n_done, disable=not progress, unit="passage", desc="scoring")
     index = len(done)
     rows = n_done
-    for chunk in chunks:
-        scored = score(chunk, "text", model=clf, nlp=nlp, n_process=n_process, batch_size=batch_size,
-                       max_chars=max_chars, progress=False)
+    def write_part(scored: pd.DataFrame) -> None:
+        nonlocal index, rows
         if not keep_text:
             scored = scored.drop(columns=["text"])
         counts = {str(s): int(c) for s, c in scored["status"].value_counts().items()}
@@ -249,6 +251,24 @@ def score_file(input: str | Path, output: str | Path, *, format: str | None = No
         index += 1
         rows += len(scored)
         bar.update(len(scored))
+
+    if n_process > 1 and not isinstance(nlp, Language):
+        # one pool of workers for the whole file; chunk k+1 is scored while chunk k is written
+        with scoring_pool(clf, nlp=nlp, n_process=n_process, batch_size=batch_size,
+                          max_chars=max_chars) as pool:
+            pending = None
+            for chunk in chunks:
+                job = submit_scores(pool, chunk, "text") if len(chunk) else None
+                if pending is not None:
+                    write_part(pending[1] if pending[0] is None else collect_scores(pending[0]))
+                pending = (job, None if job is not None else score(chunk, "text", model=clf, nlp=nlp,
+                                                                     progress=False))
+            if pending is not None:
+                write_part(pending[1] if pending[0] is None else collect_scores(pending[0]))
+    else:
+        for chunk in chunks:
+            write_part(score(chunk, "text", model=clf, nlp=nlp, batch_size=batch_size,
+                             max_chars=max_chars, progress=False))
     bar.close()
     parts = _parts(partial)
     if not parts:  # empty input: still write a valid (header-only) file

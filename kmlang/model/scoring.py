@@ -132,17 +132,46 @@ def _worker_score(texts: list, *, text: str, clf, nlp, batch_size: int, max_char
     return out.drop(columns=[text])
 
 
+def scoring_pool(model=None, *, nlp=None, n_process: int = 2, batch_size: int = 256,
+                 max_chars: int = DEFAULT_MAX_CHARS, text: str = "text", cues: bool = False):
+    """Worker processes that score for a whole job: ``job = submit_scores(pool, frame)`` returns at
+    once, ``collect_scores(job)`` gives what :func:`score` would. Use as a context manager."""
+    from kmlang.cues._parallel import ChunkPool
+
+    state = {"text": text, "clf": resolve_model(model), "nlp": nlp, "batch_size": batch_size,
+             "max_chars": max_chars, "cues": cues}
+    return ChunkPool(_worker_score, n_process, state)
+
+
+def submit_scores(pool, data, text: str = "text"):
+    """Queue the passages of ``data`` on ``pool`` (see :func:`scoring_pool`)."""
+    frame = as_frame(data, text)
+    return frame, text, pool.submit(list(frame[text]))
+
+
+def collect_scores(job) -> pd.DataFrame:
+    """Wait for a job of :func:`submit_scores`; the frame :func:`score` would return."""
+    from kmlang.cues._parallel import ChunkPool
+
+    frame, text, futures = job
+    return _beside(frame, ChunkPool.gather(futures))
+
+
+def _beside(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    scored.index = frame.index
+    dup = [c for c in scored.columns if c in frame.columns]
+    if dup:
+        frame = frame.rename(columns={c: f"input_{c}" for c in dup})
+    return pd.concat([frame, scored], axis=1)
+
+
 def _score_parallel(frame, text, clf, nlp, n_process, batch_size, max_chars, progress, cues) -> pd.DataFrame:
     """Score in ``n_process`` worker processes, each parsing *and* scoring its chunks."""
     from kmlang.cues._parallel import run_chunks
 
     state = {"text": text, "clf": clf, "nlp": nlp, "batch_size": batch_size, "max_chars": max_chars, "cues": cues}
     scored = run_chunks(_worker_score, list(frame[text]), n_process, state, progress=progress)
-    scored.index = frame.index
-    dup = [c for c in scored.columns if c in frame.columns]
-    if dup:
-        frame = frame.rename(columns={c: f"input_{c}" for c in dup})
-    return pd.concat([frame, scored], axis=1)
+    return _beside(frame, scored)
 
 
 def _assemble(frame: pd.DataFrame, n: int, statuses, batches, clf, pipeline, with_cues: bool) -> pd.DataFrame:
