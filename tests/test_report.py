@@ -345,7 +345,7 @@ def test_every_shift_gets_a_pole_section(page):
 
 def test_how_to_read_box_near_the_top_says_how_sure_the_numbers_are():
     card = {"name": "m", "metrics": {"dev": {**dict.fromkeys(TARGETS, 0.4), "overall": 0.52}}}
-    page = _visible(build_report(synthetic(), model_card=card, title="t"))
-    top = page[: page.index("Community profile")]
+    html = build_report(synthetic(), model_card=card, title="t")
+    top = _visible(html[: html.index(">Community profile</h2>")])
     assert "How to read this report" in top and "0.52" in top and "0.9" in top
-    assert "counts more the more it speaks to that shift" in page  # relevance weighting in plain words
+    assert "counts more the more it speaks to that shift" in _visible(html)  # relevance, in plain words
