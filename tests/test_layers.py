@@ -22,7 +22,7 @@ LAYERS = {
     "kmlang.model": 2,
     "kmlang.io": 3,
     "kmlang.analysis": 4,
-    "kmlang.dask": 5, "kmlang.cli": 5,
+    "kmlang.dask": 5, "kmlang.cli": 5, "kmlang.__main__": 6,
 }
 
 

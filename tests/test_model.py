@@ -148,7 +148,7 @@ def test_save_load_round_trip_and_tamper(tiny_model, tmp_path):
         np.testing.assert_allclose(m.predict_proba(texts)[t], tiny_model.predict_proba(texts)[t])
     assert m.card_["note"] == "test"
     # modified model file
-    f = d / "model.joblib"
+    f = d / "model.skops"
     data = bytearray(f.read_bytes())
     data[-10] ^= 0xFF
     f.write_bytes(bytes(data))
@@ -165,7 +165,7 @@ def test_foreign_and_truncated_files_refused(tiny_model, tmp_path):
     with pytest.raises(kmlang.ModelIntegrityError, match="manifest"):
         kmlang.load_model(foreign)
     d = kmlang.save_model(tiny_model, tmp_path / "m2")
-    f = d / "model.joblib"
+    f = d / "model.skops"
     f.write_bytes(f.read_bytes()[:100])
     with pytest.raises(kmlang.ModelIntegrityError):
         kmlang.load_model(d)
@@ -203,3 +203,51 @@ def test_stacked_prediction_equals_each_estimator(tiny_model):
     import pickle
 
     assert "_stacked_cache" not in pickle.loads(pickle.dumps(tiny_model)).__dict__
+
+
+def _rewrite_manifest(d):
+    import hashlib
+    import json
+
+    manifest = json.loads((d / "manifest.json").read_text())
+    for name in list(manifest["files"]):
+        manifest["files"][name] = hashlib.sha256((d / name).read_bytes()).hexdigest()
+    (d / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("payload", ["eval", "system"])
+def test_crafted_model_naming_other_types_is_refused_before_anything_runs(tiny_model, tmp_path, payload):
+    """A skops file naming builtins.eval or os.system is refused even with a matching manifest."""
+    import os
+
+    import skops.io as sio
+
+    d = kmlang.save_model(tiny_model, tmp_path / "m")
+    obj = {"eval": eval, "system": os.system}[payload]
+    (d / "model.skops").write_bytes(sio.dumps({"model": obj}))
+    _rewrite_manifest(d)
+    with pytest.raises(kmlang.ModelIntegrityError, match="does not load") as err:
+        kmlang.load_model(d)
+    assert ("builtins.eval" if payload == "eval" else "system") in str(err.value)
+
+
+def test_old_pickle_models_load_only_when_trusted(tiny_model, tmp_path):
+    import json
+
+    import joblib
+
+    d = tmp_path / "old"
+    d.mkdir()
+    joblib.dump(tiny_model, d / "model.joblib")
+    (d / "card.json").write_text(json.dumps({"name": "old"}))
+    (d / "manifest.json").write_text(json.dumps({"files": {"model.joblib": "", "card.json": ""}}))
+    _rewrite_manifest(d)
+    with pytest.raises(kmlang.ModelIntegrityError, match="trusted=True"):
+        kmlang.load_model(d)
+    with pytest.warns(UserWarning, match="pickle"):
+        m = kmlang.load_model(d, trusted=True)
+    saved = kmlang.save_model(m, tmp_path / "new")
+    assert (saved / "model.skops").is_file() and not (saved / "model.joblib").exists()
+    texts = ["I'm stuck", "trust me"]
+    np.testing.assert_allclose(kmlang.load_model(saved).predict_proba(texts)["overall"],
+                               tiny_model.predict_proba(texts)["overall"])

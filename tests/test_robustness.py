@@ -738,16 +738,19 @@ def model_copy(tmp_path, model):
 
 
 def _no_unpickling(monkeypatch):
+    import skops.io as sio
+
     def refuse(*args, **kwargs):
-        raise AssertionError("joblib.load was called on a file that should have been refused")
+        raise AssertionError("a model file that should have been refused was loaded")
 
     monkeypatch.setattr(kmlang.model.persist.joblib, "load", refuse)
+    monkeypatch.setattr(sio, "loads", refuse)
 
 
 @pytest.mark.parametrize("damage", ["flip_byte", "truncate", "foreign_pickle", "empty",
                                     "no_manifest", "bad_manifest"])
 def test_damaged_model_is_refused_before_unpickling(model_copy, monkeypatch, damage):
-    f = model_copy / "model.joblib"
+    f = model_copy / "model.skops"
     marker = model_copy / "PWNED"
     if damage == "flip_byte":
         data = bytearray(f.read_bytes())

@@ -23,7 +23,7 @@ def wheel(tmp_path_factory):
 
 def test_wheel_contains_model_and_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for f in ("kmlang/_default_model/model.joblib", "kmlang/_default_model/manifest.json",
+    for f in ("kmlang/_default_model/model.skops", "kmlang/_default_model/manifest.json",
               "kmlang/_default_model/card.json", "kmlang/data/shifts.json", "kmlang/data/lexicon.json"):
         assert f in names, f
     eps = next(n for n in names if n.endswith("entry_points.txt"))

@@ -481,7 +481,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         return W, b, where
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ may return __dict__ itself
         state.pop("_stacked_cache", None)
         return state
 

@@ -49,6 +49,10 @@ def _identity(x):
     return x
 
 
+def _vectorizer(min_df: int, max_features: int | None) -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer=_identity, min_df=min_df, max_features=max_features, sublinear_tf=True)
+
+
 _URL, _NUM = "<url>", "<num>"
 _MULT = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime: n-gram hash = prev * _MULT + next
 
@@ -208,8 +212,7 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
                 for term, h in zip(t, hashes.tolist()):  # same order: unigrams, then bigrams, ...
                     seen.setdefault(term, set()).add(h)
                 terms.append(t)
-        self.vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=self.min_df,
-                                           max_features=self.max_features, sublinear_tf=True)
+        self.vectorizer_ = _vectorizer(self.min_df, self.max_features)
         stop = set(self.drop_unigrams or ())
         self.vectorizer_.fit([[t for t in ts if t not in stop] for ts in terms] if stop else terms)
         # one term string can come from more than one token sequence (a NORM may hold a space)
@@ -269,9 +272,27 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         return cached[0], cached[1]
 
     def __getstate__(self):
-        state = super().__getstate__()
+        """The fitted vocabulary is saved as plain arrays (terms by column, idf), not as a
+        ``TfidfVectorizer`` holding a function: a model file then names no callable, and
+        loads fast with :mod:`skops.io`."""
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ may return __dict__ itself
         state.pop("_ngram_index_cache", None)
+        vec = state.pop("vectorizer_", None)
+        if vec is not None:
+            terms = np.empty(len(vec.vocabulary_), dtype=object)
+            for term, col in vec.vocabulary_.items():
+                terms[col] = term
+            state["vocabulary_terms_"] = terms.astype(str)
+            state["vocabulary_idf_"] = np.asarray(vec.idf_, dtype=np.float64)
         return state
+
+    def __setstate__(self, state):
+        terms, idf = state.pop("vocabulary_terms_", None), state.pop("vocabulary_idf_", None)
+        super().__setstate__(state)
+        if terms is not None:
+            self.vectorizer_ = _vectorizer(self.min_df, self.max_features)
+            self.vectorizer_.vocabulary_ = {str(t): i for i, t in enumerate(terms.tolist())}
+            self.vectorizer_.idf_ = idf
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "vectorizer_")
