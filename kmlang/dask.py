@@ -38,7 +38,8 @@ def _require_dask():
     try:
         import dask.dataframe as dd
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("kmlang.dask needs Dask: pip install 'kmlang[dask]'") from e
+        raise ImportError("kmlang.dask needs Dask, which is not installed: "
+                          'pip install "kmlang[dask]"') from e
     return dd
 
 

@@ -35,7 +35,8 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError("kmlang's plots need matplotlib: pip install kmlang[plot]") from None
+        raise ImportError("kmlang's plots need matplotlib, which is not installed: "
+                          "pip install kmlang[plot]") from None
     return plt
 
 

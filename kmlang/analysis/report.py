@@ -50,6 +50,7 @@ _STATUS_TEXT = {
     "missing": "no text",
     "not_a_string": "not text",
     "empty": "empty",
+    "quoted_only": "only forwards or quotes others' words: not scored",
 }
 
 

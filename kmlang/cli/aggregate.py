@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kmlang.cli._app import app
+from kmlang.cli._errors import raised_by_kmlang, require_parquet
+
+
+class Interval(StrEnum):
+    """How the 95% intervals are made (``--interval``)."""
+
+    se = "se"
+    bootstrap = "bootstrap"
 
 
 def aggregate_file(scores: Path, output: Path, *, by: list[str] | None, freq: str | None,
-                   min_passages: int = 5, shrink: bool = True, interval: str = "se"):
+                   min_passages: int = 5, shrink: bool = True, interval: str = "se",
+                   timestamp: str = "timestamp"):
     """Read a scores file, aggregate it, write the table (format from the suffix); return it."""
     from kmlang.analysis.aggregation import aggregate
     from kmlang.analysis.report import read_scores
+    from kmlang.errors import ReaderError
     from kmlang.io.stream import _out_format, write_frame
 
     fmt = _out_format(Path(output))
-    frame = read_scores(scores)
+    try:
+        frame = read_scores(scores)
+    except (ValueError, UnicodeError) as e:  # pandas' parse errors are ValueErrors too
+        if raised_by_kmlang(e):
+            raise
+        raise ReaderError(f"{scores} is not a readable scores file ({e})") from e
     table = aggregate(frame, by=by or None, freq=freq, min_passages=min_passages, shrink=shrink,
-                      interval=interval)
+                      interval=interval, timestamp=timestamp)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     write_frame(table, Path(output), fmt)
     return table
@@ -29,23 +45,29 @@ def aggregate_file(scores: Path, output: Path, *, by: list[str] | None, freq: st
 @app.command("aggregate")
 def aggregate_cli(
     scores: Annotated[Path, typer.Argument(
+        metavar="SCORES",
         help="Scores file written by `kmlang score` (.csv, .jsonl or .parquet).")],
     output: Annotated[Path, typer.Option(
-        "-o", "--output", help="Table to write: .csv, .jsonl or .parquet.")],
+        "-o", "--output", metavar="FILE", help="Table to write: .csv, .jsonl or .parquet.")],
     by: Annotated[list[str] | None, typer.Option(
-        "--by", help="Group column (repeat for several); 'none' for the whole community.")] = None,
+        "--by", metavar="COLUMN",
+        help="Group column (repeat for several); 'none' for the whole community.")] = None,
     freq: Annotated[str | None, typer.Option(
-        "--freq", help="Also group by period: W, M or Q.")] = None,
+        "--freq", metavar="W|M|Q", help="Also group by period: W, M or Q.")] = None,
+    timestamp: Annotated[str, typer.Option(
+        "--timestamp", metavar="COLUMN", help="Timestamp column used by --freq.")] = "timestamp",
     min_passages: Annotated[int, typer.Option(
-        "--min-passages", help="Leave out groups with fewer passages.")] = 5,
+        "--min-passages", min=0, metavar="N", help="Leave out groups with fewer passages.")] = 5,
     shrink: Annotated[bool, typer.Option(
-        help="Shrink group means toward the community mean.")] = True,
-    interval: Annotated[str, typer.Option(help="Interval: 'se' or 'bootstrap'.")] = "se",
+        "--shrink/--no-shrink", help="Shrink group means toward the community mean.")] = True,
+    interval: Annotated[Interval, typer.Option(
+        "--interval", help="Interval: 'se' (standard error) or 'bootstrap'.")] = Interval.se,
 ) -> None:
     """Relevance-weighted mean positions per group (default: by author), with 95% intervals."""
+    require_parquet(scores, output)
     cols = [b for b in (by or ["author"]) if b.lower() != "none"]
     table = aggregate_file(scores, output, by=cols, freq=freq, min_passages=min_passages,
-                           shrink=shrink, interval=interval)
+                           shrink=shrink, interval=interval.value, timestamp=timestamp)
     dropped = table.attrs.get("dropped_groups", 0)
     typer.echo(f"Wrote {len(table)} groups to {output} ({dropped} groups under {min_passages} "
                "passages left out).", err=True)

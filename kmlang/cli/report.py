@@ -8,35 +8,43 @@ from typing import Annotated
 import typer
 
 from kmlang.cli._app import app
+from kmlang.cli._errors import require, require_parquet
 from kmlang.cli.score import _columns
 
 
 @app.command("report")
 def report_cli(
     input: Annotated[Path, typer.Argument(
-        help="Export to report on (any format `kmlang score` reads), or a scores file written "
-             "by `kmlang score`.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path(
-        "report.html"),
+        metavar="INPUT", help="Export to report on (any format `kmlang score` reads), or a scores "
+                              "file written by `kmlang score`.")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", metavar="FILE", help="HTML file to write.")] = Path("report.html"),
     format: Annotated[str | None, typer.Option(
-        "--format", help="Input format (default: detected).")] = None,
+        "--format", metavar="FORMAT", help="Input format (default: detected).")] = None,
     column: Annotated[list[str] | None, typer.Option(
-        "--column", "-c", help="Column mapping FIELD=SOURCE, e.g. text=body.")] = None,
+        "--column", "-c", metavar="FIELD=COLUMN",
+        help="Column mapping, e.g. -c text=body.")] = None,
     model: Annotated[Path | None, typer.Option(
-        "--model", help="Model directory (default: the packaged model).")] = None,
+        "--model", metavar="DIR", help="Model directory (default: the packaged model).")] = None,
     names: Annotated[bool, typer.Option(
         "--names", help="Show author names instead of pseudonyms.")] = False,
     title: Annotated[str | None, typer.Option(
-        "--title", help="Heading of the report (default: from the file name).")] = None,
+        "--title", metavar="TEXT",
+        help="Heading of the report (default: from the file name).")] = None,
     by: Annotated[str, typer.Option(
-        "--by", help="Column of the 'groups at each end' table.")] = "author",
-    freq: Annotated[str, typer.Option("--freq", help="Period of the trend: W, M or Q.")] = "M",
+        "--by", metavar="COLUMN", help="Column of the 'groups at each end' table.")] = "author",
+    freq: Annotated[str, typer.Option(
+        "--freq", metavar="W|M|Q", help="Period of the trend: W, M or Q.")] = "M",
     min_passages: Annotated[int, typer.Option(
-        "--min-passages", help="Leave out groups and periods with fewer passages.")] = 5,
+        "--min-passages", min=0, metavar="N",
+        help="Leave out groups and periods with fewer passages.")] = 5,
 ) -> None:
     """Score INPUT and write an HTML report: profile, trend, ends, passages, accuracy."""
     from kmlang.analysis.report import report_file
 
+    columns = _columns(column)
+    require("matplotlib", "kmlang report")
+    require_parquet(input)
     out = report_file(input, output, format=format, names=names, model=model, title=title, by=by,
-                      freq=freq, min_passages=min_passages, **_columns(column))
+                      freq=freq, min_passages=min_passages, **columns)
     typer.echo(f"Wrote {out}", err=True)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from kmlang.cli._app import app
+from kmlang.cli._errors import require_parquet
 from kmlang.cli.score import _columns
 
 _NEXT = ("Next: fill in every 'labels' value and 'overall' with -1, 0 or 1 and set 'register', "
@@ -18,23 +19,28 @@ _NEXT = ("Next: fill in every 'labels' value and 'overall' with -1, 0 or 1 and s
 @app.command("suggest")
 def suggest_cli(
     corpus: Annotated[Path, typer.Argument(
-        help="Export to pick passages from (any format `kmlang score` reads).")],
+        metavar="INPUT", help="Export to pick passages from (any format `kmlang score` reads).")],
     output: Annotated[Path, typer.Option(
-        "-o", "--output", help="JSONL label file to write.")] = Path("to_label.jsonl"),
-    n: Annotated[int, typer.Option("--n", "-n", help="How many passages to suggest.")] = 50,
+        "-o", "--output", metavar="FILE",
+        help="JSONL label file to write.")] = Path("to_label.jsonl"),
+    n: Annotated[int, typer.Option(
+        "--n", "-n", min=1, metavar="N", help="How many passages to suggest.")] = 50,
     model: Annotated[Path | None, typer.Option(
-        "--model", help="Model directory (default: the packaged model).")] = None,
+        "--model", metavar="DIR", help="Model directory (default: the packaged model).")] = None,
     format: Annotated[str | None, typer.Option(
-        "--format", help="Input format (default: detected).")] = None,
+        "--format", metavar="FORMAT", help="Input format (default: detected).")] = None,
     column: Annotated[list[str] | None, typer.Option(
-        "--column", "-c", help="Column mapping FIELD=SOURCE, e.g. text=body.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for breaking ties.")] = 0,
+        "--column", "-c", metavar="FIELD=COLUMN",
+        help="Column mapping, e.g. -c text=body.")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed for breaking ties.")] = 0,
 ) -> None:
     """Write the N passages the model is least sure about (and not alike) with empty labels."""
     from kmlang.io.readers import read
     from kmlang.model.suggest import suggest, write_suggestions
 
-    frame = read(corpus, format=format, **_columns(column))
+    columns = _columns(column)
+    require_parquet(corpus)
+    frame = read(corpus, format=format, **columns)
     out = suggest(frame, n=n, model=model, random_state=seed, source=Path(corpus).name)
     write_suggestions(out, output)
     if len(out):

@@ -110,18 +110,29 @@ def score(data, text: str = "text", *, model=None, nlp: str | Path | Language | 
         thresholds, see :class:`~kmlang.model.ShiftClassifier`). ``status`` is
         ``ok``; ``truncated``; ``non_english`` (scored, but out of scope; also
         when truncated); or why the row has no scores: ``missing``,
-        ``not_a_string``, ``empty``.
+        ``not_a_string``, ``empty``, or ``quoted_only`` (an e-mail whose own text is
+        empty because it only forwards or quotes others; see the mbox reader).
         One output row per input row, always.
     """
     frame = as_frame(data, text)
     clf = resolve_model(model)
     if n_process > 1 and len(frame) >= 2 * CHUNK and (nlp is None or not isinstance(nlp, Language)):
-        return _score_parallel(frame, text, clf, nlp, n_process, batch_size, max_chars, progress, cues)
+        return _quoted_only(_score_parallel(frame, text, clf, nlp, n_process, batch_size, max_chars,
+                                            progress, cues))
     pipeline = get_nlp(nlp if nlp is not None else clf.featurizer_.nlp)
     texts = list(frame[text])
     statuses, batches = analyse_texts(texts, pipeline, n_process=n_process, batch_size=batch_size,
                                       max_chars=max_chars, progress=progress)
-    return _assemble(frame, len(texts), statuses, batches, clf, pipeline, cues)
+    return _quoted_only(_assemble(frame, len(texts), statuses, batches, clf, pipeline, cues))
+
+
+def _quoted_only(out: pd.DataFrame) -> pd.DataFrame:
+    """A message that only quotes or forwards others (``quoted_only`` from the mbox reader): its empty
+    own text gets the status ``quoted_only`` rather than ``empty``."""
+    if "quoted_only" in out.columns:
+        mask = out["quoted_only"].eq(True).to_numpy() & out["status"].eq("empty").to_numpy()
+        out.loc[mask, "status"] = "quoted_only"
+    return out
 
 
 def _worker_score(texts: list, *, text: str, clf, nlp, batch_size: int, max_chars: int,
@@ -154,7 +165,7 @@ def collect_scores(job) -> pd.DataFrame:
     from kmlang.cues._parallel import ChunkPool
 
     frame, text, futures = job
-    return _beside(frame, ChunkPool.gather(futures))
+    return _quoted_only(_beside(frame, ChunkPool.gather(futures)))
 
 
 def _beside(frame: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:

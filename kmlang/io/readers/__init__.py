@@ -27,7 +27,8 @@ from kmlang.io.readers._frame import STANDARD, empty_frame, to_utc
 from kmlang.io.readers._report import ERRORS, Report
 from kmlang.io.readers.detect import detect_format
 
-__all__ = ["FORMATS", "TABULAR", "read", "iter_read", "detect_format", "to_utc", "STANDARD"]
+__all__ = ["FORMATS", "TABULAR", "MAPPABLE", "read", "iter_read", "detect_format", "to_utc",
+           "STANDARD"]
 
 #: Format names accepted by ``format=``, with what each reads.
 FORMATS: Mapping[str, str] = MappingProxyType({
@@ -36,14 +37,18 @@ FORMATS: Mapping[str, str] = MappingProxyType({
     "jsonl": "JSON Lines: one JSON object per line (.jsonl, .ndjson)",
     "json": "a JSON array of objects",
     "parquet": "Apache Parquet (needs pyarrow)",
-    "stackexchange": "Stack Exchange data dump: Posts.xml (+ Comments.xml, Users.xml beside it)",
+    "stackexchange": "Stack Exchange data dump: Posts.xml (+ Comments.xml unless comments=False, "
+                     "Users.xml beside it), or Comments.xml alone",
     "mediawiki": "MediaWiki Special:Export XML; talk pages split into signed comments",
     "mbox": "Unix mbox mail archive",
     "slack": "Slack workspace export: folder or .zip with users.json and channel folders",
     "discourse": "Discourse topic JSON as served at /t/<id>.json",
 })
-#: Formats whose source columns can be mapped with ``text=``, ``author=``, ...
+#: The tabular formats: files of rows and named columns.
 TABULAR = frozenset({"csv", "tsv", "jsonl", "json", "parquet"})
+#: Formats whose source columns can be mapped with ``text=``, ``author=``, ...
+#: (Stack Exchange: attributes of the rows, e.g. ``text="Title"``).
+MAPPABLE = TABULAR | {"stackexchange"}
 
 _FOLDER_FORMATS = frozenset({"stackexchange", "slack"})
 _ALIASES = {"ndjson": "jsonl"}
@@ -54,8 +59,8 @@ _TABULAR_READERS: dict[str, Callable[..., Frames]] = {
     "csv": tabular.iter_csv, "tsv": tabular.iter_tsv, "jsonl": tabular.iter_jsonl,
     "json": tabular.iter_json, "parquet": tabular.iter_parquet}
 _OTHER_READERS: dict[str, Callable[..., Frames]] = {
-    "stackexchange": stackexchange.iter_frames, "mediawiki": mediawiki.iter_frames,
-    "mbox": mbox.iter_frames, "slack": slack.iter_frames, "discourse": discourse.iter_frames}
+    "mediawiki": mediawiki.iter_frames, "mbox": mbox.iter_frames, "slack": slack.iter_frames,
+    "discourse": discourse.iter_frames}
 
 
 def _format_name(fmt: str | None, path: Path) -> str:
@@ -79,15 +84,27 @@ def _check_columns(columns: Mapping[str, object], fmt: str) -> dict[str, str | N
             raise TypeError(f"{role}= must name a column (a string), got "
                             f"{type(source).__name__}")
     given = {k: v for k, v in columns.items() if v is not None}
-    if given and fmt not in TABULAR:
+    if given and fmt not in MAPPABLE:
         raise TypeError(f"Column mappings ({', '.join(f'{k}=' for k in given)}) apply to the "
-                        f"tabular formats ({', '.join(sorted(TABULAR))}); {fmt} has fixed "
-                        f"fields.")
+                        f"tabular formats ({', '.join(sorted(TABULAR))}) and stackexchange; "
+                        f"{fmt} has fixed fields.")
     return dict(columns)  # type: ignore[arg-type]
 
 
+def _check_comments(comments: object, fmt: str) -> bool:
+    if comments is None:
+        return True
+    if not isinstance(comments, bool):
+        raise TypeError(f"comments= must be True or False, got {comments!r}")
+    if fmt != "stackexchange":
+        raise ValueError(f"comments= (--no-comments) applies to Stack Exchange dumps, "
+                         f"the Comments.xml beside Posts.xml; format {fmt} has no comments file.")
+    return comments
+
+
 def _open(path: str | os.PathLike, fmt: str | None, chunksize: int, errors: str,
-          columns: Mapping[str, object]) -> tuple[str, Report, Frames]:
+          columns: Mapping[str, object], comments: bool | None = None
+          ) -> tuple[str, Report, Frames]:
     """Check the arguments, detect the format and start its reader."""
     if errors not in ERRORS:
         raise ValueError(f"errors must be one of {', '.join(map(repr, ERRORS))}, got {errors!r}")
@@ -101,22 +118,28 @@ def _open(path: str | os.PathLike, fmt: str | None, chunksize: int, errors: str,
         raise ReaderError(f"{source} is a folder; format {name!r} reads a file (folders are read "
                           f"as {' or '.join(sorted(_FOLDER_FORMATS))} exports)")
     mapping = _check_columns(columns, name)
+    with_comments = _check_comments(comments, name)
     report = Report(source, errors)  # type: ignore[arg-type]
     if name in TABULAR:
         frames = _TABULAR_READERS[name](source, report, chunksize, mapping)
+    elif name == "stackexchange":
+        frames = stackexchange.iter_frames(source, report, chunksize, with_comments, mapping)
     else:
         frames = _OTHER_READERS[name](source, report, chunksize)
     return name, report, frames
 
 
-def read(path: str | os.PathLike, format: str | None = None, errors: str = "raise",
-         **columns: str | None) -> pd.DataFrame:
+def read(path: str | os.PathLike, format: str | None = None, errors: str = "raise", *,
+         comments: bool | None = None, **columns: str | None) -> pd.DataFrame:
     """Read an export into the standard frame.
 
     Parameters
     ----------
     path : str or path
-        A file, or a folder for Stack Exchange dumps and Slack exports.
+        A file, or a folder for Stack Exchange dumps and Slack exports. For a
+        Stack Exchange dump, ``Posts.xml`` or its folder gives the posts and
+        then the comments of the ``Comments.xml`` beside it (the ``kind``
+        column says which is which); ``Comments.xml`` gives its comments alone.
     format : str, optional
         One of :data:`FORMATS`; detected from the extension and content if
         omitted (:class:`~kmlang.errors.UnknownFormatError` if it cannot be).
@@ -124,21 +147,30 @@ def read(path: str | os.PathLike, format: str | None = None, errors: str = "rais
         ``"raise"``: a broken record raises :class:`~kmlang.errors.ReaderError`
         naming the file and line/offset. ``"skip"``: good records are read, the
         bad ones listed in ``df.attrs["skipped"]`` and a warning is issued.
+    comments : bool, optional
+        Stack Exchange only: ``False`` reads ``Posts.xml`` without the
+        ``Comments.xml`` beside it (so that scoring both files does not count
+        the comments twice). Default: comments are read with the posts.
     **columns : str
-        Tabular formats only: source columns for the standard ones, e.g.
+        Tabular formats: source columns for the standard ones, e.g.
         ``text="body", author="user", timestamp="created"``. A named column
-        that does not exist raises ``KeyError`` listing the columns.
+        that does not exist raises ``KeyError`` listing the columns. Stack
+        Exchange: attributes of the rows, e.g. ``text="Title"``; one that no
+        row has gives a warning listing the attributes.
 
     Returns
     -------
     pandas.DataFrame
         ``text, author, doc_id, timestamp, id, parent_id`` then the other
-        fields. ``attrs`` holds ``source``, ``format``, ``skipped`` (a list of
+        fields: e.g. ``kind`` (``question``, ``answer``, ``comment``...) for
+        Stack Exchange; ``quoted_text`` (quoted and forwarded words, not in
+        ``text``) and ``quoted_only`` (a pure forward) for mbox. ``attrs``
+        holds ``source``, ``format``, ``skipped`` (a list of
         ``{"file", "line"/"offset"/..., "reason"}``; Slack joins and other
         non-passages are listed here too), ``encoding`` (CSV/TSV) and
         ``unparsed_timestamps`` when some could not be parsed.
     """
-    fmt, report, frames = _open(path, format, _READ_CHUNK, errors, columns)
+    fmt, report, frames = _open(path, format, _READ_CHUNK, errors, columns, comments)
     parts = list(frames)
     df = pd.concat(parts, ignore_index=True) if parts else empty_frame()
     df.attrs = report.attrs(fmt)
@@ -176,7 +208,8 @@ def _chunks(fmt: str, report: Report, frames: Frames) -> Frames:
 
 
 def iter_read(path: str | os.PathLike, format: str | None = None, chunksize: int = 10_000,
-              errors: str = "raise", **columns: str | None) -> Frames:
+              errors: str = "raise", *, comments: bool | None = None,
+              **columns: str | None) -> Frames:
     """Read an export in standard frames of at most ``chunksize`` rows.
 
     Same arguments and frame as :func:`read`. CSV, TSV, JSON Lines, Parquet,
@@ -188,5 +221,5 @@ def iter_read(path: str | os.PathLike, format: str | None = None, chunksize: int
     checked at the call; the columns of tabular files when the first chunk is
     read.
     """
-    fmt, report, frames = _open(path, format, chunksize, errors, columns)
+    fmt, report, frames = _open(path, format, chunksize, errors, columns, comments)
     return _chunks(fmt, report, frames)

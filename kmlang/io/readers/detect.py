@@ -15,7 +15,7 @@ __all__ = ["detect_format"]
 
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
                ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet", ".mbox": "mbox"}
-_XML_ROOTS = {"mediawiki": "mediawiki", "posts": "stackexchange"}
+_XML_ROOTS = {"mediawiki": "mediawiki", "posts": "stackexchange", "comments": "stackexchange"}
 _SNIFF = 64 * 1024
 
 
@@ -81,22 +81,22 @@ def _zip_kind(path: Path) -> str | None:
 def detect_format(path: Path) -> str:
     """The format name of ``path``, or :class:`~kmlang.errors.UnknownFormatError`.
 
-    A folder holding ``Posts.xml`` is a Stack Exchange dump, one (or a zip)
+    A folder holding ``Posts.xml`` (or ``Comments.xml``) is a Stack Exchange dump, one (or a zip)
     holding ``users.json``/``channels.json`` a Slack export. Files go by
     extension (``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``, ``.parquet``,
     ``.mbox``); ``.json``, ``.xml``, ``.zip`` and anything else by content: a
     ``From `` line is mbox, an XML root ``<mediawiki>`` MediaWiki and
-    ``<posts>`` Stack Exchange, a JSON array ``json``, an object with
+    ``<posts>`` or ``<comments>`` Stack Exchange, a JSON array ``json``, an object with
     ``post_stream`` Discourse, an object per line JSON Lines.
     """
     if path.is_dir():
         names = {p.name.lower() for p in path.iterdir()}
-        if "posts.xml" in names:
+        if "posts.xml" in names or "comments.xml" in names:
             return "stackexchange"
         if find_root([p.relative_to(path).as_posix() for p in path.rglob("*.json")]) is not None:
             return "slack"
-        raise _unknown(path, "a folder without Posts.xml (Stack Exchange) or users.json / "
-                             "channels.json (Slack)")
+        raise _unknown(path, "a folder without Posts.xml or Comments.xml (Stack Exchange) or "
+                             "users.json / channels.json (Slack)")
     by_extension = _EXTENSIONS.get(path.suffix.lower())
     if by_extension is not None:
         return by_extension

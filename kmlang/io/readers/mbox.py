@@ -1,4 +1,4 @@
-"""Unix mbox mail archives: one passage per message, quoted text removed.
+"""Unix mbox mail archives: one passage per message, quoted and forwarded text kept apart.
 
 Messages are split at ``From `` lines that open the file or follow a blank
 line, and each is parsed with :mod:`email` (``policy=email.policy.default``).
@@ -12,10 +12,31 @@ The body is the text/plain part (the text/html one stripped, when that is all
 there is; inline text parts of a mixed message are joined). Charsets and
 transfer encodings are decoded with ``errors="replace"``; a multipart message
 whose boundary is missing or wrong is re-split at the boundary its body uses.
-Quoted lines (``>``), ``On ... wrote:`` lines, everything after an Outlook
-``-----Original Message-----`` line or a Lotus Notes reply header (``Name on
-01/30/2001 03:15 AM`` then ``To:``) and the signature after ``-- `` are cut.
-Forwarded text (``--- Forwarded by ...``) is kept: it is what was shared.
+
+Only the sender's own words are in ``text``. Quoted and forwarded text is
+someone else's: it goes to ``quoted_text`` (``>`` markers removed, blocks in
+their order), and is not scored as the sender's. Quoted text is:
+
+* lines quoted with ``>``, with the attribution above them (``On <date>,
+  <name> wrote:``, on one line or two, or ``<name> wrote:``);
+* everything from a line that opens a forwarded or replied-to message to the
+  end: Outlook ``-----Original Message-----`` (also ``----- Forwarded Message
+  -----``, Thunderbird's ``-------- Original Message --------``) or a pasted
+  header block (a ``From:`` or ``To:`` line, then two more of ``Sent:``,
+  ``Date:``, ``To:``, ``Cc:``, ``Subject:``, not only ``To:`` and ``Cc:``, as
+  Outlook writes under a rule); Lotus Notes ``---------- Forwarded by
+  Name/Org on 01/02/2001 10:00 AM ----------`` (also when the line is wrapped)
+  and its reply header (``Name on 01/30/2001 03:15 AM``, or the name and the
+  date on two lines, then ``To:``); Gmail
+  ``---------- Forwarded message ---------``; Apple Mail ``Begin forwarded
+  message:``; and ``On <date>, <name> wrote:`` followed by unquoted text.
+
+The signature after ``-- `` is dropped (quoted lines and a forwarded block
+after it are still quoted text). ``quoted_only`` is true for a message whose own text is empty
+but which quotes or forwards something: a pure forward, which scoring can
+tell from an empty message. In HTML-only mail, ``<blockquote>`` quotations are
+dropped with the HTML (see :func:`~kmlang.io.readers._html.html_to_text`), not
+moved to ``quoted_text``.
 """
 
 from __future__ import annotations
@@ -37,16 +58,30 @@ from kmlang.io.readers._frame import frames_from_records
 from kmlang.io.readers._html import html_to_text, tidy
 from kmlang.io.readers._report import Report
 
-__all__ = ["split_mbox", "message_record", "clean_body", "iter_records", "iter_frames"]
+__all__ = ["split_mbox", "message_record", "split_body", "clean_body", "iter_records",
+           "iter_frames"]
 
 _FROM_LINE = re.compile(rb"^From \S*.*\d:\d\d")
 _ESCAPED = re.compile(rb"^>+From ")  # mboxrd: one ">" was added when the message was stored
 _MSGID = re.compile(r"<[^<>\s]+>")
 _ON_WROTE = re.compile(r"^\s*On\b.{0,200}\bwrote\s*:\s*$")
 _WROTE = re.compile(r"^.{0,200}\bwrote\s*:\s*$", re.I)
-_ORIGINAL = re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.I)
-# Lotus Notes reply header: "Name <addr> on 01/30/2001 03:15:09 AM", then "To:"
-_NOTES = re.compile(r"^\S.* on \d{1,2}/\d{1,2}/\d{2,4} \d{1,2}:\d{2}(?::\d{2})? ?[AP]M\s*$")
+# a line after which the rest is a forwarded or replied-to message: Outlook / Thunderbird /
+# Yahoo "--- Original Message ---" or "--- Forwarded Message ---", Lotus Notes "--- Forwarded
+# by Name/Org on <date> ---" (often wrapped after the date), Gmail "--- Forwarded message ---",
+# Apple Mail "Begin forwarded message:"
+_FORWARD = re.compile(r"^\s*(?:-{2,}\s*(?:Original|Forwarded) Message\s*-{2,}"
+                      r"|-{3,}\s*Forwarded by\b.*|Begin forwarded message\s*:)\s*$", re.I)
+# Lotus Notes header of a replied-to or forwarded message, then "To:": "Name <addr> on
+# 01/30/2001 03:15:09 AM", "From: Name   01/30/2001 03:15 PM", or "Name" above "19/04/2000 16:22"
+_DATE_TIME = r"\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]M)?\s*$"
+_NOTES = re.compile(rf"^\s*\S.*\s{_DATE_TIME}")
+_NOTES_DATE = re.compile(rf"^\s*{_DATE_TIME}")
+# the header lines of a pasted message: "From:" or "To:", then "Sent:"/"Date:"/"Subject:"
+_HEADER_START = re.compile(r"^\s*(?:From|To)\s*:\s*\S", re.I)
+_FIELD = re.compile(r"^\s*(Sent|Date|To|Cc|Subject)\s*:", re.I)
+_RULE = re.compile(r"^\s*_{8,}\s*$")  # Outlook's rule above the header block
+_QUOTE_MARKS = re.compile(r"^\s*(?:>[ \t]?)+")
 _ASCII = {"us-ascii", "ascii", "ansi_x3.4-1968", "646"}
 
 
@@ -153,24 +188,62 @@ def _body(part: Message) -> str:
     return ""
 
 
-def clean_body(text: str) -> str:
-    """Cut quoted lines, attribution lines, forwarded originals and the signature."""
+def split_body(text: str) -> tuple[str, str]:
+    """``(own text, quoted text)`` of a mail body (see the module docstring for the rules)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    kept: list[str] = []
+    own: list[str] = []
+    quoted: list[str] = []
+    signature = False
     for i, line in enumerate(lines):
-        if line.rstrip() in ("--", "-- ") or _ORIGINAL.match(line):
+        on_wrote = _on_wrote(lines, i)
+        if _opens_block(lines, i) or (on_wrote is not None
+                                      and not _next_text(lines, on_wrote).startswith(">")):
+            quoted.extend(_QUOTE_MARKS.sub("", rest) for rest in lines[i:])
             break
-        if _NOTES.match(line) and _next_text(lines, i).startswith("To:"):
-            break
-        if line.lstrip().startswith(">") or _ON_WROTE.match(line):
-            continue
-        after = _next_text(lines, i)
-        if _WROTE.match(line) and (after.startswith(">") or _opens_on(lines[i - 1] if i else "")):
-            continue  # "<name> wrote:" above a quote, or the 2nd line of "On ..."
-        if _opens_on(line) and _WROTE.match(lines[i + 1] if i + 1 < len(lines) else ""):
-            continue  # "On <date>, <name>" with "<address> wrote:" on the next line
-        kept.append(line)
-    return tidy("\n".join(kept))
+        if line.rstrip() == "--":
+            signature = True
+        elif on_wrote is not None or line.lstrip().startswith(">") or _wrote(lines, i):
+            quoted.append(_QUOTE_MARKS.sub("", line))
+        elif not signature:
+            own.append(line)
+    return tidy("\n".join(own)), tidy("\n".join(quoted))
+
+
+def clean_body(text: str) -> str:
+    """The sender's own words of a mail body: :func:`split_body` without the quoted text."""
+    return split_body(text)[0]
+
+
+def _opens_block(lines: list[str], i: int) -> bool:
+    """Whether line ``i`` starts a forwarded or replied-to message that runs to the end."""
+    line = lines[i]
+    if _FORWARD.match(line):
+        return True
+    if _NOTES.match(line):
+        return _next_text(lines, i).startswith("To:")
+    if line.strip() and i + 1 < len(lines) and _NOTES_DATE.match(lines[i + 1]):
+        return _next_text(lines, i + 1).startswith("To:")
+    if _RULE.match(line):  # a rule right above the header block belongs to it
+        return i + 1 < len(lines) and _opens_block(lines, i + 1)
+    if _HEADER_START.match(line):
+        fields = {m.group(1).lower() for m in map(_FIELD.match, lines[i + 1:i + 6]) if m}
+        return len(fields) >= 2 and bool(fields & {"sent", "date", "subject"})
+    return False
+
+
+def _on_wrote(lines: list[str], i: int) -> int | None:
+    """The last line of an ``On <date>, <name> wrote:`` attribution starting at line ``i``."""
+    if _ON_WROTE.match(lines[i]):
+        return i
+    if _opens_on(lines[i]) and i + 1 < len(lines) and _WROTE.match(lines[i + 1]):
+        return i + 1  # "On <date>, <name>" with "<address> wrote:" on the next line
+    return None
+
+
+def _wrote(lines: list[str], i: int) -> bool:
+    """``<name> wrote:`` above a ``>`` quote, or the second line of an ``On ...`` attribution."""
+    return _WROTE.match(lines[i]) is not None and (
+        _next_text(lines, i).startswith(">") or _opens_on(lines[i - 1] if i else ""))
 
 
 def _opens_on(line: str) -> bool:
@@ -213,8 +286,10 @@ def message_record(raw: bytes, roots: dict[str, str]) -> dict:
     root = refs[0] if refs else roots.get(reply_to, reply_to) if reply_to else own
     if own is not None and root is not None:
         roots[own] = root
-    return {"text": clean_body(_body(msg)), "author": author, "doc_id": root, "timestamp": when,
-            "id": own, "parent_id": reply_to, **headers}
+    text, quoted = split_body(_body(msg))
+    return {"text": text, "author": author, "doc_id": root, "timestamp": when, "id": own,
+            "parent_id": reply_to, "quoted_text": quoted, "quoted_only": bool(quoted and not text),
+            **headers}
 
 
 def iter_records(path: Path, report: Report) -> Iterator[dict]:

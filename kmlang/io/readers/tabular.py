@@ -312,7 +312,8 @@ def iter_parquet(path: Path, report: Report, chunksize: int,
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as e:  # pragma: no cover - pyarrow is a dev dependency
-        raise ImportError("Reading Parquet needs pyarrow: pip install 'kmlang[readers]'") from e
+        raise ImportError("Reading Parquet needs pyarrow, which is not installed: "
+                          'pip install "kmlang[readers]"') from e
     try:
         pf = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as e:
