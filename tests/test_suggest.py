@@ -149,4 +149,4 @@ def test_suggest_cli(tmp_path, model):
     rec = json.loads(lines[0])
     assert rec["source"] == "sample_export.jsonl"
     assert rec["labels"] == dict.fromkeys(SHIFT_IDS) and rec["overall"] is None
-    assert "kmlang train --data" in res.output
+    assert "kmlang train FILE --out" in res.output and "labelling-guide" in res.output

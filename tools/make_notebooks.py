@@ -324,7 +324,7 @@ passages; `mean_shift` is the mean over the eleven shifts.
 Put the completed label file in a folder together with copies of `data/labelled/*.jsonl` and run
 
 ```
-kmlang train --data FOLDER -o models/my-model --dev ../shared/dev/dev.jsonl
+kmlang train my_labels.jsonl --out models/my-model --dev ../shared/dev/dev.jsonl
 kmlang evaluate ../shared/dev/dev.jsonl --model models/my-model
 ```
 

@@ -29,15 +29,24 @@ def evaluate_cli(
     frame = load_labelled(data, split="test") if data.is_dir() else load_eval_set(data)
     m = load_model(model)
     pipeline = load_nlp(nlp) if nlp else None
+    from kmlang.model.evaluation import POLE_RULE, warn_if_trained_on
+
+    overlap = warn_if_trained_on(m, frame["text"])
     if as_json:
         pred = predict_labels(m, frame["text"], nlp=pipeline)
-        typer.echo(json.dumps(evaluation_report(frame.reset_index(drop=True), pred), indent=1))
+        report = evaluation_report(frame.reset_index(drop=True), pred)
+        report["passages_in_training_data"] = overlap
+        typer.echo(json.dumps(report, indent=1))
         return
-    from kmlang.model.evaluation import POLE_RULE
+    import warnings
 
-    table = evaluate(m, frame, baselines=baselines, nlp=pipeline)
+    with warnings.catch_warnings():  # said once above
+        warnings.simplefilter("ignore", UserWarning)
+        table = evaluate(m, frame, baselines=baselines, nlp=pipeline)
     typer.echo(f"{len(frame)} passages; {POLE_RULE}; NaN: not measured (no such pole)")
     typer.echo(table.round(3).to_string())
-    macro = evaluate(m, frame, baselines=False, nlp=pipeline, metric="macro_f1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        macro = evaluate(m, frame, baselines=False, nlp=pipeline, metric="macro_f1")
     typer.echo(f"three-class macro-F1: overall {macro.loc['overall', 'kmlang']:.3f}, "
                f"mean shift {macro.loc['mean_shift', 'kmlang']:.3f} (--json for every figure)")

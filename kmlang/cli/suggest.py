@@ -12,8 +12,8 @@ from kmlang.cli._errors import require_parquet
 from kmlang.cli.score import _columns
 
 _NEXT = ("Next: fill in every 'labels' value and 'overall' with -1, 0 or 1 and set 'register', "
-         "following the annotation guide; put the file in a folder with copies of "
-         "data/labelled/*.jsonl; then run `kmlang train --data FOLDER -o MODEL_DIR`.")
+         "following kmlang's labelling guide (docs/labelling-guide.md); then run "
+         "`kmlang train FILE --out MODEL_DIR` (your file is added to the shipped labelled data).")
 
 
 @app.command("suggest")

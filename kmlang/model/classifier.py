@@ -229,6 +229,27 @@ def tune_thresholds(y: np.ndarray, p: np.ndarray, min_support: int = MIN_TUNE_SU
     return out[0], out[1]
 
 
+def text_hashes(texts) -> np.ndarray:
+    """Sorted unique 64-bit BLAKE2 hashes of passages (whitespace-normalised), for overlap checks."""
+    import hashlib
+
+    out = set()
+    for t in texts:
+        t = t.text if isinstance(t, Doc) else t
+        if isinstance(t, str):
+            key = " ".join(t.split()).encode("utf-8", "surrogatepass")
+            out.add(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little"))
+    return np.array(sorted(out), dtype=np.uint64)
+
+
+def training_overlap(model, texts) -> int:
+    """How many of ``texts`` the model was trained on (0 for models that did not record it)."""
+    seen = getattr(model, "train_text_hashes_", None)
+    if seen is None or not len(seen):
+        return 0
+    return int(np.isin(text_hashes(texts), seen).sum())
+
+
 def overall_from_shifts(labels: dict[str, np.ndarray], overall_proba: np.ndarray) -> np.ndarray:
     """``overall`` from the shifts' labels (the guide's rule), 0 where it opposes the position."""
     L = np.column_stack([labels[s] for s in SHIFT_IDS])
@@ -451,6 +472,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         elif self.thresholds is not None:
             raise ValueError(f"thresholds must be 'cv' or None, got {self.thresholds!r}")
         self.targets_ = targets
+        #: 64-bit hashes of the training passages (``text_hashes``), so that evaluating on them can warn
+        self.train_text_hashes_ = text_hashes(X)
         self.classes_ = CLASSES
         self.n_features_in_ = 1
         return self

@@ -177,6 +177,21 @@ def load_eval_set(path: str | Path) -> pd.DataFrame:
     return label_frame(read_label_file(path))
 
 
+def warn_if_trained_on(model, texts) -> int:
+    """Warn when some of ``texts`` were in the model's training data; return how many."""
+    import warnings
+
+    from kmlang.model.classifier import training_overlap
+    from kmlang.model.scoring import resolve_model
+
+    n = training_overlap(resolve_model(model), list(texts))
+    if n:
+        warnings.warn(f"{n:,} of the {len(texts):,} passages evaluated on were in this model's training "
+                      "data: figures on them overstate how well it does on new text.", UserWarning,
+                      stacklevel=3)
+    return n
+
+
 def predict_labels(model, texts, *, nlp=None) -> pd.DataFrame:
     """The model's labels (unscored rows as 0), one column per target."""
     from kmlang.model.scoring import score
@@ -200,6 +215,7 @@ def evaluate(model, data: pd.DataFrame, *, baselines: bool = True, train: pd.Dat
     table_of = pole_f1_table if metric == "pole_f1" else macro_f1_table
     truth = data[list(TARGETS)].astype(int).reset_index(drop=True)
     texts = data[text].reset_index(drop=True)
+    warn_if_trained_on(model, texts)
     pred = predict_labels(model, texts, nlp=nlp)
     table = {"kmlang": table_of(truth, pred)}
     if baselines:

@@ -1,4 +1,4 @@
-"""Loading the labelled samples in ``data/labelled/`` (format: ANNOTATION.md).
+"""Loading the labelled samples in ``data/labelled/`` (format: docs/labelling-guide.md).
 
 Authored records carry their ``text``. Real records carry only a ``corpus_id``;
 their text is joined from the corpora directory (``$KMLANG_CORPORA``, else

@@ -4,7 +4,7 @@
 near-duplicates of passages already picked, and returns them in the labelling
 format of the annotation guide with empty labels. Label them, put the file in
 a folder with copies of ``data/labelled/*.jsonl`` and retrain with
-``kmlang train --data FOLDER -o DIR``.
+``kmlang train FILE --out DIR`` (see docs/labelling-guide.md).
 
 Uncertainty
     For each target (the eleven shifts and ``overall``) the model gives

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from kmlang.model.evaluation import (
     pole_f1_table,
     pronoun_ratio_predict,
 )
-from kmlang.model.labelled import data_dir, load_labelled
+from kmlang.model.labelled import corpora_dir, data_dir, load_labelled
 from kmlang.shifts import TARGETS
 
 __all__ = ["train", "data_hash", "DEFAULT_PARAMS"]
@@ -92,9 +93,26 @@ def behaviour_summary(model) -> dict:
             for cap, r in table.iterrows()}
 
 
+def _real_references(data: Path) -> int:
+    files = [data] if data.is_file() else sorted(data.glob("*.jsonl"))
+    return sum(line.count('"corpus_id"') > 0 for f in files for line in f.open(encoding="utf-8"))
+
+
+def _require_corpora(data: Path) -> None:
+    """Refuse to train without the real passages' text (it would silently make a much worse model)."""
+    n = _real_references(data)
+    if n and corpora_dir() is None:
+        raise FileNotFoundError(
+            f"The shipped labelled data refers to {n:,} real passages whose text lives in the corpora "
+            "(../shared/corpora beside the checkout, or set KMLANG_CORPORA), which are not here. Without "
+            "them the model would learn from the authored passages only and be much worse on real text. "
+            "Put the corpora in place, or pass --authored-only (train(..., authored_only=True)) to train "
+            "on the authored passages and your own files anyway.")
+
+
 def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipped: bool = True, seed: int = 0,
           nlp: str | None = None, dev: str | Path | None = None, params: dict | None = None,
-          baselines: bool = True) -> tuple[ShiftClassifier, dict]:
+          baselines: bool = True, authored_only: bool = False) -> tuple[ShiftClassifier, dict]:
     """Fit a :class:`ShiftClassifier` on the ``train`` split; return ``(model, card)``.
 
     The card holds the training-data hash, counts, parameters, the command, and
@@ -104,9 +122,23 @@ def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipp
     trained on. ``extra`` label files (the guide's format, e.g. completed
     ``kmlang suggest`` output) are added to the training data (rows without a
     ``split`` train); ``shipped=False`` trains on the extra files alone.
+
+    Without the corpora that hold the real passages' text this raises
+    ``FileNotFoundError`` rather than train a much worse model on the authored
+    part only; ``authored_only=True`` does that explicitly (the card then has
+    no real-test figures and says so).
     """
     data = Path(data) if data is not None else data_dir()
-    frames = [load_labelled(data)] if shipped else []
+    if shipped and not authored_only:
+        _require_corpora(data)
+    frames = []
+    if shipped:
+        with warnings.catch_warnings():
+            if authored_only:  # asked for: the missing-corpora warning says nothing new
+                warnings.simplefilter("ignore", UserWarning)
+            frames.append(load_labelled(data, kind=None))
+        if authored_only:
+            frames[0] = frames[0][frames[0]["kind"] != "real"]
     for f in extra:
         ef = load_labelled(f)
         ef["split"] = ef["split"].fillna("train") if "split" in ef else "train"
