@@ -84,7 +84,8 @@ def test_diverse_no_duplicates_or_near_duplicates(frame, model):
     sims = (X @ X.T).toarray()
     np.fill_diagonal(sims, 0)
     assert sims.max() <= 0.8 + 1e-9
-    assert sum(top in t for t in texts) == 1
+    # exactly one of the family of copies (exact, upper-cased, with a "Thanks!") is kept
+    assert sum(top.casefold() in t.casefold() for t in texts) == 1
 
 
 def test_score_frame_gives_the_same_suggestion(frame, model, picked):
