@@ -12,22 +12,33 @@ the stylesheet is inline, and it makes no network request. A two-line inline
 script marks ``<body data-images-ok="true">`` once every image has loaded (a
 hook for automated checks; the page reads the same without JavaScript).
 
-Authors are pseudonymised (``author-`` + the first 8 hex digits of the
-SHA-256 of the name) unless ``names=True``. The same name always gets the
-same pseudonym, so reports of one community can be compared; the hash is not
-salted, so anyone who can guess a name can check it: a pseudonym keeps names
-off the page, it does not anonymise.
+Authors are pseudonymised unless ``names=True``: each name becomes
+``author-`` + the first 16 hex digits (64 bits) of a keyed HMAC-SHA256 of the
+name. The key is random for each report unless one is passed
+(``pseudonym_key=``, ``kmlang report --pseudonym-key`` or the
+``KMLANG_PSEUDONYM_KEY`` environment variable), so without the key nobody can
+check a guessed name against a pseudonym; with the same key, reports get the
+same pseudonyms. Document ids and titles that carry a user name (MediaWiki
+``User:Name`` and ``User talk:Name/...`` pages, or any id or title that holds
+an author name of the data) have that name replaced by its pseudonym. Names,
+ids and titles lose their bidirectional-override and other invisible
+formatting characters. A pseudonym keeps names off the page, it does not
+anonymise: the passages quoted are shown as written.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import html
 import io
 import json
 import math
 import os
+import re
+import secrets
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,11 +68,135 @@ _STATUS_TEXT = {
 # ------------------------------------------------------------------------ helpers
 
 
-def pseudonym(name) -> str | None:
-    """``"author-"`` + 8 hex digits of the SHA-256 of ``name`` (``None`` stays ``None``)."""
-    if name is None or (isinstance(name, float) and math.isnan(name)) or name is pd.NA:
+#: Environment variable read by ``kmlang report`` for the pseudonym key.
+PSEUDONYM_KEY_ENV = "KMLANG_PSEUDONYM_KEY"
+_MIN_KEY_BYTES = 16
+_PSEUDONYM_HEX = 16  # 64 bits
+_PROCESS_KEY = secrets.token_bytes(32)  # pseudonym(name) without a key: stable in this process only
+
+
+def _key_bytes(key) -> bytes:
+    """``key`` as bytes; ``None`` becomes a fresh random 256-bit key."""
+    if key is None:
+        return secrets.token_bytes(32)
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, (bytes, bytearray)):
+        raise TypeError(f"pseudonym_key must be str or bytes, got {type(key).__name__}")
+    if len(key) < _MIN_KEY_BYTES:
+        raise ValueError(f"pseudonym_key must be at least {_MIN_KEY_BYTES} bytes long (a short "
+                         "key can be guessed, and with it every name); make one with: python -c "
+                         "\"import secrets; print(secrets.token_hex(32))\"")
+    return bytes(key)
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def pseudonym(name, key: str | bytes | None = None) -> str | None:
+    """``"author-"`` + 16 hex digits of the HMAC-SHA256 of ``name`` under ``key``.
+
+    ``None``/NaN stays ``None``. Without ``key`` a random key made once per
+    Python process is used: stable within the process, different in the next.
+    :func:`build_report` uses a fresh key per report unless given one.
+    """
+    if _missing(name):
         return None
-    return "author-" + hashlib.sha256(str(name).encode("utf-8")).hexdigest()[:8]
+    k = _PROCESS_KEY if key is None else _key_bytes(key)
+    return "author-" + hmac.new(k, str(name).encode("utf-8"), hashlib.sha256).hexdigest()[
+        :_PSEUDONYM_HEX]
+
+
+def _visible_text(value) -> str:
+    """``value`` as text without invisible formatting characters (Unicode Cf: bidirectional
+    overrides, embeddings and isolates U+202A-202E and U+2066-2069, marks U+200E/200F and
+    U+061C, zero-width characters, BOM...); control characters become spaces."""
+    out = []
+    for ch in str(value):
+        cat = unicodedata.category(ch)
+        if cat == "Cf":
+            continue
+        out.append(" " if cat == "Cc" else ch)
+    return "".join(out)
+
+
+def _clean_label(value):
+    if not isinstance(value, str):
+        return value
+    text = _visible_text(value)
+    return value if text == str(value) else text
+
+
+_WORD = re.compile(r"[^\W_]+")
+_MAX_NAME_WORDS = 12
+#: MediaWiki pages named after a user: ``User:Name``, ``User talk:Name/Archive``...
+_USER_PAGE = re.compile(
+    r"^(?P<ns>\s*(?:user|user[ _]talk|benutzer(?:in)?|benutzer(?:in)?[ _]diskussion|utilisateur"
+    r"|utilisatrice|discussion[ _]utilisat(?:eur|rice)|usuario|usuaria|usuario[ _]discusi\u00f3n"
+    r"|usu\u00e1rio\(?a?\)?|utente|discussioni[ _]utente|gebruiker|overleg[ _]gebruiker"
+    r"|special:contributions|special:contribs|special:emailuser)\s*[:/]\s*)"
+    r"(?P<name>[^/#]+?)(?P<rest>\s*(?:[/#].*)?)$", re.IGNORECASE | re.DOTALL)
+
+
+class _Pseudonymiser:
+    """Keyed pseudonyms for one report: authors, and labels (doc ids, titles) naming them."""
+
+    def __init__(self, key, authors):
+        self.key = _key_bytes(key)
+        self._cache: dict = {}
+        self._names: dict[tuple[str, ...], str] = {}
+        for name in authors:
+            if _missing(name):
+                continue
+            words = tuple(w.casefold() for w in _WORD.findall(_visible_text(name)))
+            if words and len(words) <= _MAX_NAME_WORDS:
+                self._names.setdefault(words, str(name))
+        self._longest = max(map(len, self._names), default=0)
+
+    def author(self, name):
+        return pseudonym(name, self.key)
+
+    def _replace_names(self, text: str) -> str:
+        if not self._longest:
+            return text
+        words = list(_WORD.finditer(text))
+        folded = [m.group(0).casefold() for m in words]
+        out, pos, i = [], 0, 0
+        while i < len(words):
+            for n in range(min(self._longest, len(words) - i), 0, -1):
+                name = self._names.get(tuple(folded[i:i + n]))
+                if name is not None:
+                    out.append(text[pos:words[i].start()])
+                    out.append(self.author(name))
+                    pos = words[i + n - 1].end()
+                    i += n
+                    break
+            else:
+                i += 1
+        out.append(text[pos:])
+        return "".join(out)
+
+    def label(self, value):
+        """A doc id or title with every user name in it replaced by its pseudonym."""
+        if not isinstance(value, str):  # numbers, timestamps: no name in them
+            return value
+        if value in self._cache:
+            return self._cache[value]
+        text = _visible_text(value)
+        m = _USER_PAGE.match(text)
+        if m:
+            user = " ".join(m.group("name").replace("_", " ").split())
+            words = tuple(w.casefold() for w in _WORD.findall(user))
+            known = self._names.get(words)
+            text = (m.group("ns") + self.author(known if known is not None else user)
+                    + self._replace_names(m.group("rest")))
+        else:
+            text = self._replace_names(text)
+        if text == str(value):
+            text = value  # unchanged: keep its type (e.g. numeric ids)
+        self._cache[value] = text
+        return text
 
 
 def is_score_frame(frame: pd.DataFrame, targets=TARGETS) -> bool:
@@ -134,6 +269,15 @@ def _looks_like_scores_file(path: Path) -> bool:
     except Exception:  # noqa: BLE001 - anything unreadable here is simply not a scores file
         return False
     return is_score_frame(pd.DataFrame(columns=cols))
+
+
+def _map_values(values: pd.Series, fn) -> pd.Series:
+    """``fn`` applied once per distinct value (missing values kept), as an object column."""
+    try:
+        uniq = {v: fn(v) for v in values.dropna().unique()}
+    except TypeError:  # unhashable values (lists...): one at a time
+        return values.map(lambda v: v if _missing(v) else fn(v)).astype("object")
+    return values.map(lambda v: v if _missing(v) else uniq.get(v, v)).astype("object")
 
 
 def _isna(value) -> bool:
@@ -391,14 +535,24 @@ def _poles_section(scores: pd.DataFrame, top_n: int) -> str:
     return "".join(parts)
 
 
-def _methods(names: bool, min_passages: int, by: str) -> str:
-    pseud = ("Author names are shown as they appear in the export (the report was made with "
-             "<code>--names</code>)." if names else
-             "Author names are replaced by pseudonyms: <code>author-</code> plus the first 8 hex "
-             "digits of the SHA-256 of the name. The same name always gets the same pseudonym, so "
-             "reports can be compared; the hash is not salted, so it keeps names off the page "
-             "but does not anonymise (anyone who can guess a name can check it). Names mentioned "
-             "inside the passages themselves are not replaced.")
+def _methods(names: bool, min_passages: int, by: str, stable: bool = False) -> str:
+    if names:
+        pseud = ("Author names are shown as they appear in the export (the report was made with "
+                 "<code>--names</code>), without invisible formatting characters.")
+    else:
+        same = ("The key was given by whoever made the report, so reports made with the same key "
+                "give a name the same pseudonym and can be compared; keep the key secret, as "
+                "anyone who has it can check a guessed name." if stable else
+                "The key was made at random for this report and not kept, so the pseudonyms "
+                "cannot be checked against guessed names and differ from one report to the next "
+                "(pass the same <code>--pseudonym-key</code> to compare reports).")
+        pseud = ("Author names are replaced by pseudonyms: <code>author-</code> plus the first 16 "
+                 "hex digits (64 bits) of a keyed hash (HMAC-SHA256) of the name. " + same
+                 + " Document ids and titles that carry a user name (wiki pages such as "
+                 "<code>User talk:Name</code>, or any id or title holding an author\u2019s name) "
+                 "show the pseudonym instead of the name. Pseudonyms keep names off the page but "
+                 "do not anonymise: names mentioned inside the passages themselves are not "
+                 "replaced, and distinctive passages can identify their author.")
     return f"""
 <dl class="methods">
 <dt>Position</dt><dd>For each shift, P(collective) \u2212 P(individual) from the classifier:
@@ -417,7 +571,7 @@ group needs consistent passages to reach an end of the table; the unshrunk mean 
 beside it. Intervals are 95% intervals.</dd>
 <dt>Trend</dt><dd>Unshrunk mean per period; the change per period is a weighted
 least-squares slope with a 95% interval.</dd>
-<dt>Pseudonymisation</dt><dd>{pseud}</dd>
+<dt>Names</dt><dd>{pseud}</dd>
 <dt>What is left out</dt><dd>Passages that are empty, not text or not English are counted
 above but not in any figure.</dd>
 </dl>"""
@@ -551,18 +705,24 @@ footer { margin-top: 3rem; border-top: 1px solid var(--line); padding-top: .75re
 @media print { main { max-width: none; } .passage { break-inside: avoid; } }
 """
 
-_IMAGES_OK = """<script>
+_IMAGES_OK_JS = """
 window.addEventListener("load", function () {
   var imgs = Array.prototype.slice.call(document.images);
   document.body.dataset.imagesOk = String(imgs.every(function (i) {
     return i.complete && i.naturalWidth > 0; }));
 });
-</script>"""
+"""
+_IMAGES_OK = f"<script>{_IMAGES_OK_JS}</script>"
+#: Content-Security-Policy of the page: nothing from anywhere, except data: images, the inline
+#: style sheet and style attributes (cue colours), and the page's own script (by its hash).
+CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-"
+       + base64.b64encode(hashlib.sha256(_IMAGES_OK_JS.encode("utf-8")).digest()).decode("ascii")
+       + "'; base-uri 'none'; form-action 'none'")
 
 
 def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: bool = False,
                  by: str = "author", freq: str = "M", min_passages: int = 5,
-                 top_n: int = 3) -> str:
+                 top_n: int = 3, pseudonym_key: str | bytes | None = None) -> str:
     """The HTML report of a score frame, as a string.
 
     Parameters
@@ -577,7 +737,8 @@ def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: b
     title : str
         Heading of the page.
     names : bool
-        Show author names; by default they are pseudonymised (:func:`pseudonym`).
+        Show author names; by default they are pseudonymised (:func:`pseudonym`),
+        and so are the user names in document ids, titles and the ``by`` column.
     by : str
         Group column of the "groups at each end" table.
     freq : str
@@ -586,6 +747,10 @@ def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: b
         Groups (and trend periods) with fewer passages are left out.
     top_n : int
         Passages shown per shift and pole.
+    pseudonym_key : str or bytes, optional
+        Secret key of the pseudonyms (at least 16 bytes). By default a random
+        key is made for this report and thrown away, so pseudonyms differ
+        between reports; pass the same key to get the same pseudonyms.
 
     Returns
     -------
@@ -602,8 +767,17 @@ def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: b
                        "(<shift>, <shift>_relevance, <shift>_label for each target)")
     card = dict(model_card or {})
     frame = scores.copy()
-    if "author" in frame.columns and not names:
-        frame["author"] = frame["author"].map(pseudonym)
+    stable = pseudonym_key is not None
+    # every column the page shows a value of: author, doc id, title, the group column
+    shown = [c for c in dict.fromkeys(("author", "doc_id", "title", by)) if c in frame.columns]
+    if names:
+        for col in shown:
+            frame[col] = _map_values(frame[col], _clean_label)
+    else:
+        authors = frame["author"].dropna().unique() if "author" in frame.columns else ()
+        pseud = _Pseudonymiser(pseudonym_key, authors)
+        for col in shown:
+            frame[col] = _map_values(frame[col], pseud.author if col == "author" else pseud.label)
     if "timestamp" in frame.columns:
         frame["timestamp"] = _parse_utc(frame["timestamp"])
 
@@ -613,7 +787,7 @@ def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: b
         ("trend", "Trend", _trend_section(frame, freq, min_passages)),
         ("ends", "Groups at each end", _ends_section(frame, by, min_passages, names)),
         ("poles", "Passages furthest toward each pole", _poles_section(frame, top_n)),
-        ("methods", "Methods", _methods(names, min_passages, by)),
+        ("methods", "Methods", _methods(names, min_passages, by, stable)),
         ("accuracy", "Accuracy of the model", _accuracy(card)),
     ]
     nav = "".join(f'<li><a href="#{sid}">{_esc(name)}</a></li>' for sid, name, _ in sections)
@@ -625,15 +799,16 @@ def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: b
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_esc(CSP)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="kmlang {_esc(__version__)}">
-<title>{_esc(title)}</title>
+<title>{_esc(_visible_text(title))}</title>
 <style>{_CSS}</style>
 </head>
 <body>
 <main>
 <header>
-<h1>{_esc(title)}</h1>
+<h1>{_esc(_visible_text(title))}</h1>
 <p class="sub">Knowledge-culture report by kmlang {_esc(__version__)}, {made}. Each passage is
 placed on eleven shifts from an individual pole (\u201cI know\u201d, \u22121) to a collective
 pole (\u201cwe know\u201d, +1): {_esc(shifts)}.</p>
@@ -651,7 +826,8 @@ from the network.</footer>
 
 def report_file(input: str | os.PathLike, output: str | os.PathLike, format: str | None = None,
                 names: bool = False, model=None, *, title: str | None = None, by: str = "author",
-                freq: str = "M", min_passages: int = 5, **columns) -> Path:
+                freq: str = "M", min_passages: int = 5, pseudonym_key: str | bytes | None = None,
+                **columns) -> Path:
     """Read ``input``, score it and write the report to ``output``; return ``output``.
 
     ``input`` is any export :func:`kmlang.read` knows (``format`` and the
@@ -659,10 +835,13 @@ def report_file(input: str | os.PathLike, output: str | os.PathLike, format: str
     by ``kmlang score`` (``.csv``/``.jsonl``/``.parquet`` with the score
     columns), which is used as is. ``model`` is a model directory, a fitted
     model or ``None`` (the default model); its card goes into the report.
+    ``pseudonym_key`` is passed to :func:`build_report` (checked before scoring).
     """
     from kmlang.model.persist import read_card
     from kmlang.model.scoring import resolve_model
 
+    if pseudonym_key is not None:
+        _key_bytes(pseudonym_key)  # a bad key fails before the slow part
     source = Path(input)
     if format is None and not columns and _looks_like_scores_file(source):
         scores = read_scores(source)
@@ -682,7 +861,8 @@ def report_file(input: str | os.PathLike, output: str | os.PathLike, format: str
         scores = score(frame, model=clf)
         card = dict(getattr(clf, "card_", {}) or {})
     page = build_report(scores, model_card=card, title=title or f"kmlang report: {source.name}",
-                        names=names, by=by, freq=freq, min_passages=min_passages)
+                        names=names, by=by, freq=freq, min_passages=min_passages,
+                        pseudonym_key=pseudonym_key)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")

@@ -28,6 +28,11 @@ def report_cli(
         "--model", metavar="DIR", help="Model directory (default: the packaged model).")] = None,
     names: Annotated[bool, typer.Option(
         "--names", help="Show author names instead of pseudonyms.")] = False,
+    pseudonym_key: Annotated[str | None, typer.Option(
+        "--pseudonym-key", metavar="KEY", envvar="KMLANG_PSEUDONYM_KEY", show_envvar=True,
+        help="Secret key of the pseudonyms (at least 16 characters): reports made with the same "
+             "key give a name the same pseudonym. Default: a random key per report. Prefer the "
+             "environment variable: a key on the command line ends up in shell history.")] = None,
     title: Annotated[str | None, typer.Option(
         "--title", metavar="TEXT",
         help="Heading of the report (default: from the file name).")] = None,
@@ -43,8 +48,13 @@ def report_cli(
     from kmlang.analysis.report import report_file
 
     columns = _columns(column)
+    if pseudonym_key is not None and len(pseudonym_key.encode("utf-8")) < 16:
+        raise typer.BadParameter("the key must be at least 16 characters long (a short key can "
+                                 "be guessed, and with it every name)",
+                                 param_hint="'--pseudonym-key' / KMLANG_PSEUDONYM_KEY")
     require("matplotlib", "kmlang report")
     require_parquet(input)
     out = report_file(input, output, format=format, names=names, model=model, title=title, by=by,
-                      freq=freq, min_passages=min_passages, **columns)
+                      freq=freq, min_passages=min_passages,
+                      pseudonym_key=pseudonym_key, **columns)
     typer.echo(f"Wrote {out}", err=True)
