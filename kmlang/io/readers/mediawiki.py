@@ -104,7 +104,8 @@ def _cuts(body: str) -> list[tuple[int, int, str | None, datetime | None]]:
         else:
             sig = _signature(body, m.start(), floor)
             if sig is None:
-                rest = body[m.end():].split("\n", 1)[0]
+                eol = body.find("\n", m.end())
+                rest = body[m.end():eol if eol >= 0 else len(body)]  # not a copy of the section
                 if rest.strip():  # a date in running text, not a signature
                     continue
                 sig = (m.start(), None)
@@ -132,6 +133,9 @@ def split_talk(text: str) -> list[dict]:
     comments: list[dict] = []
     for section, body in _sections(text):
         first = len(comments)
+        # earlier comments of the section with strictly increasing depth (the last is the
+        # latest): the nearest less indented one is found without rescanning the section
+        open_: list[int] = []
         pos = 0
         pieces = []
         for start, end, author, when in _cuts(body):
@@ -148,11 +152,13 @@ def split_talk(text: str) -> list[dict]:
             if not clean:
                 continue
             parent = None
-            earlier = range(len(comments) - 1, first - 1, -1)
+            while open_ and comments[open_[-1]]["depth"] >= depth:
+                open_.pop()
             if outdent and len(comments) > first:
                 parent = len(comments) - 1
-            elif depth > 0:
-                parent = next((i for i in earlier if comments[i]["depth"] < depth), None)
+            elif depth > 0 and open_:
+                parent = open_[-1]
+            open_.append(len(comments))
             comments.append({"text": clean, "author": author, "timestamp": when,
                              "section": section, "depth": depth, "signed": signed,
                              "parent": parent})
