@@ -102,9 +102,20 @@ def _check_comments(comments: object, fmt: str) -> bool:
     return comments
 
 
+def _check_max_record_chars(value: object, fmt: str) -> int:
+    if value is None:
+        return tabular.MAX_RECORD_CHARS
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_record_chars must be a positive integer, got {value!r}")
+    if fmt not in TABULAR:
+        raise ValueError(f"max_record_chars= applies to the tabular formats "
+                         f"({', '.join(sorted(TABULAR))}); format {fmt} has its own limits.")
+    return value
+
+
 def _open(path: str | os.PathLike, fmt: str | None, chunksize: int, errors: str,
-          columns: Mapping[str, object], comments: bool | None = None
-          ) -> tuple[str, Report, Frames]:
+          columns: Mapping[str, object], comments: bool | None = None,
+          max_record_chars: int | None = None) -> tuple[str, Report, Frames]:
     """Check the arguments, detect the format and start its reader."""
     if errors not in ERRORS:
         raise ValueError(f"errors must be one of {', '.join(map(repr, ERRORS))}, got {errors!r}")
@@ -119,9 +130,10 @@ def _open(path: str | os.PathLike, fmt: str | None, chunksize: int, errors: str,
                           f"as {' or '.join(sorted(_FOLDER_FORMATS))} exports)")
     mapping = _check_columns(columns, name)
     with_comments = _check_comments(comments, name)
+    cap = _check_max_record_chars(max_record_chars, name)
     report = Report(source, errors)  # type: ignore[arg-type]
     if name in TABULAR:
-        frames = _TABULAR_READERS[name](source, report, chunksize, mapping)
+        frames = _TABULAR_READERS[name](source, report, chunksize, mapping, max_record_chars=cap)
     elif name == "stackexchange":
         frames = stackexchange.iter_frames(source, report, chunksize, with_comments, mapping)
     else:
@@ -130,7 +142,8 @@ def _open(path: str | os.PathLike, fmt: str | None, chunksize: int, errors: str,
 
 
 def read(path: str | os.PathLike, format: str | None = None, errors: str = "raise", *,
-         comments: bool | None = None, **columns: str | None) -> pd.DataFrame:
+         comments: bool | None = None, max_record_chars: int | None = None,
+         **columns: str | None) -> pd.DataFrame:
     """Read an export into the standard frame.
 
     Parameters
@@ -151,6 +164,13 @@ def read(path: str | os.PathLike, format: str | None = None, errors: str = "rais
         Stack Exchange only: ``False`` reads ``Posts.xml`` without the
         ``Comments.xml`` beside it (so that scoring both files does not count
         the comments twice). Default: comments are read with the posts.
+    max_record_chars : int, optional
+        Tabular formats: the longest record read, in characters of its source
+        text (a CSV/TSV record, a JSON line or array element, the string cells
+        of a Parquet row); default ``tabular.MAX_RECORD_CHARS`` (16,777,216).
+        A longer record is a bad record naming its line or row (an error, or
+        skipped under ``errors="skip"``) and is not held whole in memory
+        (except in a JSON array, which is read whole).
     **columns : str
         Tabular formats: source columns for the standard ones, e.g.
         ``text="body", author="user", timestamp="created"``. A named column
@@ -167,10 +187,13 @@ def read(path: str | os.PathLike, format: str | None = None, errors: str = "rais
         ``text``) and ``quoted_only`` (a pure forward) for mbox. ``attrs``
         holds ``source``, ``format``, ``skipped`` (a list of
         ``{"file", "line"/"offset"/..., "reason"}``; Slack joins and other
-        non-passages are listed here too), ``encoding`` (CSV/TSV) and
+        non-passages are listed here too), ``encoding`` (CSV/TSV),
+        ``decoding_fallbacks`` (CSV/TSV mostly in UTF-8: the records that were
+        not valid UTF-8 and were decoded as cp1252, with a warning) and
         ``unparsed_timestamps`` when some could not be parsed.
     """
-    fmt, report, frames = _open(path, format, _READ_CHUNK, errors, columns, comments)
+    fmt, report, frames = _open(path, format, _READ_CHUNK, errors, columns, comments,
+                                max_record_chars)
     parts = list(frames)
     df = pd.concat(parts, ignore_index=True) if parts else empty_frame()
     df.attrs = report.attrs(fmt)
@@ -209,7 +232,7 @@ def _chunks(fmt: str, report: Report, frames: Frames) -> Frames:
 
 def iter_read(path: str | os.PathLike, format: str | None = None, chunksize: int = 10_000,
               errors: str = "raise", *, comments: bool | None = None,
-              **columns: str | None) -> Frames:
+              max_record_chars: int | None = None, **columns: str | None) -> Frames:
     """Read an export in standard frames of at most ``chunksize`` rows.
 
     Same arguments and frame as :func:`read`. CSV, TSV, JSON Lines, Parquet,
@@ -219,7 +242,8 @@ def iter_read(path: str | os.PathLike, format: str | None = None, chunksize: int
     last chunk also those after them, such as a truncated end); at least one
     (possibly empty) frame is yielded. The path, format and arguments are
     checked at the call; the columns of tabular files when the first chunk is
-    read.
+    read. ``decoding_fallbacks`` counts the records decoded so far.
     """
-    fmt, report, frames = _open(path, format, chunksize, errors, columns, comments)
+    fmt, report, frames = _open(path, format, chunksize, errors, columns, comments,
+                                max_record_chars)
     return _chunks(fmt, report, frames)
