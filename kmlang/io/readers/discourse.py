@@ -7,6 +7,14 @@ is in the file), ``doc_id`` the topic id, and the topic ``title`` is added to
 every row. Small-action posts ("closed the topic") are skipped and counted in
 ``attrs["skipped"]``. A topic JSON holds the first posts only (20 by default);
 when ``post_stream.stream`` lists more, a warning says so.
+
+Reading is bounded: a topic file of more than ``max_file_bytes``
+(:data:`MAX_FILE_BYTES`, 256 MiB; a real one is well under 1 MB) is refused with
+an error before it is read, a post whose ``cooked`` HTML is longer than
+``max_record_chars`` (:data:`MAX_RECORD_CHARS`, 16 Mi characters) is a bad record
+naming the post, and a post's text longer than ``max_text_chars``
+(:data:`MAX_TEXT_CHARS`, 1,000,000) is truncated, with ``text_truncated`` giving
+the characters cut and a warning.
 """
 
 from __future__ import annotations
@@ -22,15 +30,36 @@ from kmlang.io.readers._frame import frames_from_records, load_json
 from kmlang.io.readers._html import html_to_text
 from kmlang.io.readers._report import Report
 
-__all__ = ["SMALL_ACTION", "iter_records", "iter_frames"]
+__all__ = ["SMALL_ACTION", "MAX_FILE_BYTES", "MAX_RECORD_CHARS", "MAX_TEXT_CHARS",
+           "iter_records", "iter_frames"]
+
+#: Bytes a topic file may take.
+MAX_FILE_BYTES = 256 * 1024**2
+#: Characters of ``cooked`` HTML one post may take.
+MAX_RECORD_CHARS = 16 * 1024**2
+#: Characters of text one post may hold; longer text is truncated.
+MAX_TEXT_CHARS = 1_000_000
 
 #: ``post_type`` of posts that record an action (closing, pinning), not a message.
 SMALL_ACTION = 3
 
 
-def _topic(path: Path, report: Report) -> dict | None:
+def _positive(value, default, name: str):
+    value = default if value is None else value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return value
+
+
+def _topic(path: Path, report: Report, max_file_bytes: float) -> dict | None:
+    size = path.stat().st_size
+    if size > max_file_bytes:
+        raise ReaderError(f"{path}: the topic file is {size:,} bytes, more than the "
+                          f"{max_file_bytes:,} allowed (max_file_bytes; raise "
+                          f"kmlang.io.readers.discourse.MAX_FILE_BYTES to read it)")
     try:
-        data = load_json(path.read_bytes().decode("utf-8-sig"))
+        with open(path, "rb") as f:
+            data = load_json(f.read(int(max_file_bytes) + 1).decode("utf-8-sig"))
     except UnicodeDecodeError as e:
         report.bad(f"not valid UTF-8 ({e.reason})", offset=e.start)
         return None
@@ -43,9 +72,14 @@ def _topic(path: Path, report: Report) -> dict | None:
     return data
 
 
-def iter_records(path: Path, report: Report) -> Iterator[dict]:
-    """Records of the posts of one topic, in post order."""
-    topic = _topic(path, report)
+def iter_records(path: Path, report: Report, *, max_file_bytes: int | None = None,
+                 max_record_chars: int | None = None,
+                 max_text_chars: int | None = None) -> Iterator[dict]:
+    """Records of the posts of one topic, in post order (limits: see the module docstring)."""
+    max_file_bytes = _positive(max_file_bytes, MAX_FILE_BYTES, "max_file_bytes")
+    max_record_chars = _positive(max_record_chars, MAX_RECORD_CHARS, "max_record_chars")
+    max_text_chars = _positive(max_text_chars, MAX_TEXT_CHARS, "max_text_chars")
+    topic = _topic(path, report, max_file_bytes)
     if topic is None:
         return
     posts = topic["post_stream"].get("posts") or []
@@ -55,6 +89,7 @@ def iter_records(path: Path, report: Report) -> Iterator[dict]:
                             f"{len(posts)}; fetch the others from /t/<id>/posts.json")
     by_number = {p.get("post_number"): p.get("id") for p in posts if isinstance(p, dict)}
     topic_id = topic.get("id")
+    truncated = 0
     for i, post in enumerate(posts):
         if not isinstance(post, dict) or post.get("id") is None:
             report.bad("post is not an object with an 'id'", item=i)
@@ -62,14 +97,33 @@ def iter_records(path: Path, report: Report) -> Iterator[dict]:
         if post.get("post_type") == SMALL_ACTION:
             report.filtered(f"small action {post.get('action_code') or ''}".strip(), item=i)
             continue
+        cooked = post.get("cooked") or ""
+        if not isinstance(cooked, str):
+            cooked = str(cooked)
+        if len(cooked) > max_record_chars:
+            report.bad(f"post {post['id']} has {len(cooked):,} characters of HTML, more than the "
+                       f"{max_record_chars:,} allowed (max_record_chars; raise kmlang.io."
+                       f"readers.discourse.MAX_RECORD_CHARS to read it)", item=i)
+            continue
+        text = html_to_text(cooked)
+        cut = 0
+        if len(text) > max_text_chars:
+            text, cut = text[:max_text_chars], len(text) - max_text_chars
+            truncated += 1
         reply_to = post.get("reply_to_post_number")
         extras = {k: v for k, v in post.items() if k not in ("cooked", "id")}
-        yield {"text": html_to_text(post.get("cooked") or ""), "author": post.get("username"),
+        if cut:
+            extras["text_truncated"] = cut
+        yield {"text": text, "author": post.get("username"),
                "doc_id": post.get("topic_id", topic_id), "timestamp": post.get("created_at"),
                "id": post["id"], "parent_id": by_number.get(reply_to) if reply_to else None,
                "title": topic.get("title"), **extras}
+    if truncated:
+        report.notes.append(f"{path}: {truncated} post(s) longer than {max_text_chars:,} "
+                            f"characters were truncated (column text_truncated: characters cut)")
 
 
-def iter_frames(path: Path, report: Report, chunksize: int) -> Iterator[pd.DataFrame]:
-    """Standard frames of at most ``chunksize`` posts."""
-    return frames_from_records(iter_records(path, report), chunksize, report, path.name)
+def iter_frames(path: Path, report: Report, chunksize: int, **limits) -> Iterator[pd.DataFrame]:
+    """Standard frames of at most ``chunksize`` posts (``limits``: see :func:`iter_records`)."""
+    return frames_from_records(iter_records(path, report, **limits), chunksize, report,
+                               path.name)

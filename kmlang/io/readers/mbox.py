@@ -37,6 +37,12 @@ but which quotes or forwards something: a pure forward, which scoring can
 tell from an empty message. In HTML-only mail, ``<blockquote>`` quotations are
 dropped with the HTML (see :func:`~kmlang.io.readers._html.html_to_text`), not
 moved to ``quoted_text``.
+
+Reading is bounded: a message of more than ``max_message_bytes`` raw bytes
+(:data:`MAX_MESSAGE_BYTES`, 64 MiB) is a bad record naming its line (memory
+never holds more than that of it, however long its lines), and a body longer
+than ``max_text_chars`` (:data:`MAX_TEXT_CHARS`, 1,000,000) is truncated, with
+``text_truncated`` giving the characters cut.
 """
 
 from __future__ import annotations
@@ -58,7 +64,8 @@ from kmlang.io.readers._frame import frames_from_records
 from kmlang.io.readers._html import html_to_text, tidy
 from kmlang.io.readers._report import Report
 
-__all__ = ["split_mbox", "message_record", "split_body", "clean_body", "iter_records",
+__all__ = ["MAX_MESSAGE_BYTES", "MAX_TEXT_CHARS", "split_mbox", "message_record", "split_body",
+           "clean_body", "iter_records",
            "iter_frames"]
 
 _FROM_LINE = re.compile(rb"^From \S*.*\d:\d\d")
@@ -85,28 +92,65 @@ _QUOTE_MARKS = re.compile(r"^\s*(?:>[ \t]?)+")
 _ASCII = {"us-ascii", "ascii", "ansi_x3.4-1968", "646"}
 
 
-def split_mbox(path: Path) -> Iterator[tuple[int, bytes]]:
+#: Raw bytes one message may take (headers, body and attachments).
+MAX_MESSAGE_BYTES = 64 * 1024**2
+#: Characters of text (own text, and quoted text) one message may hold; more is truncated.
+MAX_TEXT_CHARS = 1_000_000
+_LINE_BLOCK = 1 << 20  # a line longer than this is read in pieces
+
+
+def _split(path: Path, max_bytes: float) -> Iterator[tuple[int, bytes | None, int]]:
+    """``(line of the From_ line, raw message or None when over max_bytes, size in bytes)``."""
+    with open(path, "rb") as f:
+        first = f.readline(_LINE_BLOCK)
+        if not first.startswith(b"From "):
+            raise ReaderError(f"{path}, line 1: not an mbox file: it must start with a 'From ' "
+                              f"line, found {first[:40]!r}")
+        while first and not first.endswith(b"\n"):  # the rest of a very long From_ line
+            first = f.readline(_LINE_BLOCK)
+        start, lines, size, blank, number, at_start = 1, [], 0, False, 1, True
+        while line := f.readline(_LINE_BLOCK):
+            whole = at_start  # the piece starts a line (a long line is read in pieces)
+            at_start = line.endswith(b"\n")
+            if whole:
+                number += 1
+                if blank and line.startswith(b"From ") and _FROM_LINE.match(line):
+                    yield start, (b"".join(lines) if size <= max_bytes else None), size
+                    start, lines, size, blank = number, [], 0, False
+                    continue
+                if _ESCAPED.match(line):
+                    line = line[1:]
+                blank = not line.strip()
+            else:
+                blank = False
+            size += len(line)
+            if size <= max_bytes:
+                lines.append(line)
+            elif lines:
+                lines = []  # over the cap: hold nothing more, but find where the next one starts
+        yield start, (b"".join(lines) if size <= max_bytes else None), size
+
+
+def split_mbox(path: Path, max_bytes: int | None = None) -> Iterator[tuple[int, bytes]]:
     """``(line of the From_ line, raw message)`` for each message, streamed.
 
     A ``From `` line starts a message when it follows a blank line and carries a
     time (``hh:mm``), so body lines such as "From the start..." do not split
-    one. ``>From`` lines lose one ``>`` (the mboxrd escape).
+    one. ``>From`` lines lose one ``>`` (the mboxrd escape). A message of more
+    than ``max_bytes`` (default :data:`MAX_MESSAGE_BYTES`) raises
+    :class:`~kmlang.errors.ReaderError`; memory holds one message at most.
     """
-    with open(path, "rb") as f:
-        first = f.readline()
-        if not first.startswith(b"From "):
-            raise ReaderError(f"{path}, line 1: not an mbox file: it must start with a 'From ' "
-                              f"line, found {first[:40]!r}")
-        start, lines, blank, number = 1, [], False, 1
-        for line in f:
-            number += 1
-            if blank and line.startswith(b"From ") and _FROM_LINE.match(line):
-                yield start, b"".join(lines)
-                start, lines = number, []
-            else:
-                lines.append(line[1:] if _ESCAPED.match(line) else line)
-            blank = not line.strip()
-        yield start, b"".join(lines)
+    limit = MAX_MESSAGE_BYTES if max_bytes is None else max_bytes
+    for start, raw, size in _split(path, limit):
+        if raw is None:
+            raise ReaderError(_too_large(path, start, size, limit))
+        yield start, raw
+
+
+def _too_large(path: Path, line: int, size: int, limit: int) -> str:
+    return (f"{path}, line {line}: message is {size:,} bytes, more than the {limit:,} allowed "
+            f"for one message (max_message_bytes; raise kmlang.io.readers.mbox."
+            f"MAX_MESSAGE_BYTES to read it)")
 
 
 def _header(value) -> str:
@@ -259,8 +303,12 @@ def _ids(value: str | None) -> list[str]:
     return _MSGID.findall(value or "")
 
 
-def message_record(raw: bytes, roots: dict[str, str]) -> dict:
-    """The record of one raw message; ``roots`` maps message ids to thread roots."""
+def message_record(raw: bytes, roots: dict[str, str], max_text_chars: int | None = None) -> dict:
+    """The record of one raw message; ``roots`` maps message ids to thread roots.
+
+    A body longer than ``max_text_chars`` is cut to that length before it is
+    split, and ``text_truncated`` holds the number of characters cut.
+    """
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     headers: dict[str, str] = {}
     for name, value in msg.raw_items():
@@ -286,18 +334,42 @@ def message_record(raw: bytes, roots: dict[str, str]) -> dict:
     root = refs[0] if refs else roots.get(reply_to, reply_to) if reply_to else own
     if own is not None and root is not None:
         roots[own] = root
-    text, quoted = split_body(_body(msg))
+    body, cut = _body(msg), 0
+    if max_text_chars is not None and len(body) > max_text_chars:
+        body, cut = body[:max_text_chars], len(body) - max_text_chars
+    text, quoted = split_body(body)
+    extra = {"text_truncated": cut} if cut else {}
     return {"text": text, "author": author, "doc_id": root, "timestamp": when, "id": own,
             "parent_id": reply_to, "quoted_text": quoted, "quoted_only": bool(quoted and not text),
-            **headers}
+            **headers, **extra}
 
 
-def iter_records(path: Path, report: Report) -> Iterator[dict]:
-    """Records of the messages of an mbox file, in file order."""
+def iter_records(path: Path, report: Report, *, max_message_bytes: int | None = None,
+                 max_text_chars: int | None = None) -> Iterator[dict]:
+    """Records of the messages of an mbox file, in file order.
+
+    A message of more than ``max_message_bytes`` raw bytes (default
+    :data:`MAX_MESSAGE_BYTES`) is a bad record: an error naming its line, or
+    skipped and listed under ``errors="skip"``. Text longer than
+    ``max_text_chars`` (default :data:`MAX_TEXT_CHARS`) is truncated: the body is
+    cut before it is split into own and quoted text, ``text_truncated`` gives the
+    number of characters cut, and a warning says how many messages were.
+    """
+    max_bytes = MAX_MESSAGE_BYTES if max_message_bytes is None else max_message_bytes
+    max_chars = MAX_TEXT_CHARS if max_text_chars is None else max_text_chars
+    for name, value in (("max_message_bytes", max_bytes), ("max_text_chars", max_chars)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
     roots: dict[str, str] = {}
-    for n, (line, raw) in enumerate(split_mbox(path), 1):
+    truncated = 0
+    for n, (line, raw, size) in enumerate(_split(path, max_bytes), 1):
+        if raw is None:
+            report.bad(f"message is {size:,} bytes, more than the {max_bytes:,} allowed for one "
+                       f"message (max_message_bytes; raise kmlang.io.readers.mbox."
+                       f"MAX_MESSAGE_BYTES to read it)", line=line)
+            continue
         try:
-            record = message_record(raw, roots)
+            record = message_record(raw, roots, max_chars)
         except Exception as e:  # noqa: BLE001 - any parser failure is a bad record
             report.bad(f"message cannot be parsed ({type(e).__name__}: {e})", line=line)
             continue
@@ -305,9 +377,14 @@ def iter_records(path: Path, report: Report) -> Iterator[dict]:
             record["id"] = f"{path.name}:{n}"
             if record["doc_id"] is None:
                 record["doc_id"] = record["id"]
+        truncated += bool(record.get("text_truncated"))
         yield record
+    if truncated:
+        report.notes.append(f"{path}: {truncated} message(s) longer than {max_chars:,} "
+                            f"characters were truncated (column text_truncated: characters cut)")
 
 
-def iter_frames(path: Path, report: Report, chunksize: int) -> Iterator[pd.DataFrame]:
-    """Standard frames of at most ``chunksize`` messages."""
-    return frames_from_records(iter_records(path, report), chunksize, report, path.name)
+def iter_frames(path: Path, report: Report, chunksize: int, **limits) -> Iterator[pd.DataFrame]:
+    """Standard frames of at most ``chunksize`` messages (``limits``: see :func:`iter_records`)."""
+    return frames_from_records(iter_records(path, report, **limits), chunksize, report,
+                               path.name)
