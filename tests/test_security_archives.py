@@ -330,3 +330,20 @@ def test_discourse_caps(tmp_path, monkeypatch):
         kmlang.read(path, format="discourse")
 
 
+
+
+def test_read_passes_max_record_chars_to_slack(tmp_path):
+    """kmlang.read(..., max_record_chars=N) reaches the Slack reader (one message's JSON)."""
+    import json
+
+    import kmlang
+    from kmlang.errors import ReaderError
+
+    (tmp_path / "users.json").write_text(json.dumps([{"id": "U1", "name": "ann"}]))
+    (tmp_path / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general"}]))
+    (tmp_path / "general").mkdir()
+    (tmp_path / "general" / "2024-01-01.json").write_text(json.dumps(
+        [{"type": "message", "user": "U1", "text": "x" * 500, "ts": "1704067200.0"}]))
+    with pytest.raises(ReaderError, match="max_record_chars"):
+        kmlang.read(tmp_path, max_record_chars=100)
+    assert len(kmlang.read(tmp_path, max_record_chars=10_000)) == 1

@@ -90,11 +90,15 @@ def score_cli(
                                           "Comments.xml beside it (score that file on its own)."),
     errors: OnError = typer.Option(OnError.raise_, "--errors", help="'raise': stop at a broken "
                                    "record; 'skip': skip it and report it."),
+    no_csv_escape: bool = typer.Option(False, "--no-csv-escape",
+                                       help="CSV output: write cells starting with =, +, -, @, tab or "
+                                            "CR as they are (by default they get a leading ' so that "
+                                            "spreadsheets do not run them as formulas)."),
 ) -> None:
     """Score every passage of INPUT; one output row per input row, in input order."""
     import sys
 
-    from kmlang.io.stream import score_file
+    from kmlang.io.stream import OutputLockedError, ResumeError, score_file
 
     columns = _columns(column)
     require_parquet(input, output)
@@ -105,8 +109,13 @@ def score_cli(
         summary = score_file(input, output, format=format, model=model, chunksize=chunksize,
                              n_process=n_process, resume=resume,
                              progress=False if quiet else sys.stderr.isatty(),
-                             keep_text=not no_text, errors=errors.value, **columns,
+                             keep_text=not no_text, errors=errors.value,
+                             csv_escape=not no_csv_escape, **columns,
                              **({"comments": False} if no_comments else {}))
+    except (OutputLockedError, ResumeError) as exc:
+        if isinstance(exc, ResumeError) and "--resume" in str(exc) and "continue with" in str(exc):
+            exc.add_note(f"continue with: {command_line(ctx, '--resume')}")
+        raise  # another scorer's parts, or parts this input no longer matches: left as they are
     except (Exception, KeyboardInterrupt) as exc:
         parts, rows = _part_rows(partial)
         if parts > before:  # this run finished parts: the same command with --resume goes on

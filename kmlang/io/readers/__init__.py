@@ -107,10 +107,15 @@ def _check_max_record_chars(value: object, fmt: str) -> int:
         return tabular.MAX_RECORD_CHARS
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"max_record_chars must be a positive integer, got {value!r}")
-    if fmt not in TABULAR:
+    if fmt not in TABULAR and fmt not in _RECORD_CAPPED:
         raise ValueError(f"max_record_chars= applies to the tabular formats "
-                         f"({', '.join(sorted(TABULAR))}); format {fmt} has its own limits.")
+                         f"({', '.join(sorted(TABULAR))}), slack and discourse; format {fmt} has its "
+                         "own limits.")
     return value
+
+
+#: Other formats whose reader takes ``max_record_chars`` (one message's JSON / one post's HTML).
+_RECORD_CAPPED = ("slack", "discourse")
 
 
 def _open(path: str | os.PathLike, fmt: str | None, chunksize: int, errors: str,
@@ -136,6 +141,8 @@ def _open(path: str | os.PathLike, fmt: str | None, chunksize: int, errors: str,
         frames = _TABULAR_READERS[name](source, report, chunksize, mapping, max_record_chars=cap)
     elif name == "stackexchange":
         frames = stackexchange.iter_frames(source, report, chunksize, with_comments, mapping)
+    elif name in _RECORD_CAPPED and max_record_chars is not None:
+        frames = _OTHER_READERS[name](source, report, chunksize, max_record_chars=cap)
     else:
         frames = _OTHER_READERS[name](source, report, chunksize)
     return name, report, frames
