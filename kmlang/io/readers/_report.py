@@ -54,6 +54,12 @@ class Report:
         self.skipped.append(entry)
         self.n_bad += 1
 
+    def truncated(self, file: str | Path, count: int, limit: int, what: str = "message") -> None:
+        """Note that ``count`` texts of ``file`` were cut to ``limit`` characters (if any were)."""
+        if count:
+            self.notes.append(f"{file}: {count} {what}(s) longer than {limit:,} characters were "
+                              "truncated (column text_truncated: characters cut)")
+
     def filtered(self, reason: str, file: str | Path | None = None, **position) -> None:
         """A record that is not a passage (e.g. a join message): counted, not an error."""
         self.skipped.append({"file": str(file if file is not None else self.source), **position,

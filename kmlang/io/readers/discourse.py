@@ -118,9 +118,7 @@ def iter_records(path: Path, report: Report, *, max_file_bytes: int | None = Non
                "doc_id": post.get("topic_id", topic_id), "timestamp": post.get("created_at"),
                "id": post["id"], "parent_id": by_number.get(reply_to) if reply_to else None,
                "title": topic.get("title"), **extras}
-    if truncated:
-        report.notes.append(f"{path}: {truncated} post(s) longer than {max_text_chars:,} "
-                            f"characters were truncated (column text_truncated: characters cut)")
+    report.truncated(path, truncated, max_text_chars, "post")
 
 
 def iter_frames(path: Path, report: Report, chunksize: int, **limits) -> Iterator[pd.DataFrame]:

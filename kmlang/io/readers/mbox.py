@@ -379,9 +379,7 @@ def iter_records(path: Path, report: Report, *, max_message_bytes: int | None = 
                 record["doc_id"] = record["id"]
         truncated += bool(record.get("text_truncated"))
         yield record
-    if truncated:
-        report.notes.append(f"{path}: {truncated} message(s) longer than {max_chars:,} "
-                            f"characters were truncated (column text_truncated: characters cut)")
+    report.truncated(path, truncated, max_chars, "message")
 
 
 def iter_frames(path: Path, report: Report, chunksize: int, **limits) -> Iterator[pd.DataFrame]:

@@ -194,9 +194,7 @@ def iter_records(path: Path, report: Report, *, max_total_bytes: int | None = No
                 record["text_truncated"] = cut
                 truncated += 1
             yield record
-    if truncated:
-        report.notes.append(f"{path}: {truncated} message(s) longer than {max_text_chars:,} "
-                            f"characters were truncated (column text_truncated: characters cut)")
+    report.truncated(path, truncated, max_text_chars, "message")
 
 
 def iter_frames(path: Path, report: Report, chunksize: int, **limits) -> Iterator[pd.DataFrame]:
