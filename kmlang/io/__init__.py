@@ -1,2 +1,3 @@
-"""Stage 3, input and output: the readers (:mod:`.readers`) and the streaming
-scorer that writes part files (:mod:`.stream`). Imports the model stage and below."""
+"""Stage 3, input and output: the readers (:mod:`.readers`), the streaming scorer
+(:mod:`.stream`), its run manifest and lock (:mod:`._resume`) and the writers of
+scored frames (:mod:`.output`). Imports the model stage and below."""
