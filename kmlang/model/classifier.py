@@ -20,8 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from spacy.tokens import Doc
 
-from kmlang.cues.nlp import get_nlp
-from kmlang.model.features import CONTEXT_FREE_FAMILIES, PRONOUNS, CueFeaturizer
+from kmlang.model.features import CONTEXT_FREE_FAMILIES, PRONOUNS, CueFeaturizer, analysis_covariates
 from kmlang.shifts import SHIFT_IDS, TARGETS
 
 __all__ = ["PolarityClassifier", "ShiftClassifier", "CLASSES"]
@@ -296,13 +295,9 @@ def decorrelation_weights(y: np.ndarray, covariates: Sequence[np.ndarray], bins:
 
 
 def shortcut_covariates(texts, nlp=None) -> tuple[np.ndarray, np.ndarray]:
-    """``(log1p(tokens), rate of first-person-singular pronouns)`` per passage."""
-    from kmlang.cues.frame import cues
-
-    c = cues([t.text if isinstance(t, Doc) else t for t in texts], nlp=nlp)
-    n = c["n_tokens"].fillna(0).to_numpy(dtype=float)
-    i = c["cue_first_person_singular"].fillna(0).to_numpy(dtype=float)
-    return np.log1p(n), i / np.maximum(n, 1.0)
+    """``(log1p(tokens), rate of first-person-singular pronouns)`` per passage (see
+    :func:`~kmlang.model.features.analysis_covariates`)."""
+    return analysis_covariates(CueFeaturizer(nlp=nlp).analyses(list(texts)))
 
 
 def _full_proba(est, F) -> np.ndarray:
@@ -440,7 +435,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
                                          length_feature=self.length_feature,
                                          context_free_families=self.context_free_families,
                                          drop_unigrams=self.drop_unigrams)
-        F = self.featurizer_.fit_transform(X)
+        analyses = self.featurizer_.analyses(X)  # one spaCy pass for features and covariates
+        F = self.featurizer_.fit_analyses(analyses)
         base = PolarityClassifier(C=self.C, class_weight=self.class_weight, calibration=self.calibration,
                                   calibration_cv=self.calibration_cv, random_state=self.random_state)
         for t in targets:
@@ -449,10 +445,11 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"Labels of {t!r} must be -1, 0 or 1; found {sorted(bad)}")
         fit_kw = {"sample_weight": sample_weight, "calibration_weight": calibration_weight}
         if self.decorrelate_bins:
-            covs = shortcut_covariates(X, nlp=get_nlp(self.nlp))
+            covs = analysis_covariates(analyses)
             sw0 = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
             fit_kw["sample_weight"] = {t: sw0 * decorrelation_weights(Y[t].to_numpy(), covs, self.decorrelate_bins)
                                        for t in targets}
+        del analyses
         self.estimators_ = _fit_targets(base, F, Y, targets, **fit_kw)
         self.thresholds_ = {t: (0.0, 0.0) for t in targets}
         if self.thresholds == "cv":

@@ -45,6 +45,18 @@ PRONOUNS = ("i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourse
             "you", "your", "yours", "yourself", "yourselves")
 
 
+def analysis_covariates(analyses: Sequence[CueAnalysis]) -> tuple[np.ndarray, np.ndarray]:
+    """``(log1p(tokens), rate of first-person-singular pronouns)`` per passage of the analysed
+    batches: what a shortcut could stand in for stance (see ``decorrelation_weights``)."""
+    n, i = [], []
+    for an in analyses:
+        n.append(an.n_tokens.astype(np.float64))
+        i.append(an.counts[:, list(an.families).index("first_person_singular")].astype(np.float64))
+    n = np.concatenate(n) if n else np.empty(0)
+    i = np.concatenate(i) if i else np.empty(0)
+    return np.log1p(n), i / np.maximum(n, 1.0)
+
+
 def _identity(x):
     return x
 
@@ -196,10 +208,18 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, X, y=None):
+        return self.fit_analyses(list(self._analyses(X)))
+
+    def analyses(self, X) -> list[CueAnalysis]:
+        """The cue analyses of passages ``X``, batch by batch (one spaCy pass), for
+        :meth:`fit_analyses` and :func:`analysis_covariates` to share."""
+        return list(self._analyses(X))
+
+    def fit_analyses(self, analyses: list[CueAnalysis]):
+        """:meth:`fit_transform` on already-analysed batches."""
         nlp = get_nlp(self.nlp)
         drop = set(self.context_free_families or ())
         self.families_ = tuple(f for f in nlp.get_pipe("kmlang_cues").families if f not in drop)
-        analyses = list(self._analyses(X))
         terms: list[list[str]] = []
         seen: dict[str, set[int]] = {}
         for an in analyses:
