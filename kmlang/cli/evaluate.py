@@ -32,21 +32,15 @@ def evaluate_cli(
     from kmlang.model.evaluation import POLE_RULE, warn_if_trained_on
 
     overlap = warn_if_trained_on(m, frame["text"])
+    pred = predict_labels(m, frame["text"], nlp=pipeline)  # one scoring pass for every figure
     if as_json:
-        pred = predict_labels(m, frame["text"], nlp=pipeline)
         report = evaluation_report(frame.reset_index(drop=True), pred)
         report["passages_in_training_data"] = overlap
         typer.echo(json.dumps(report, indent=1))
         return
-    import warnings
-
-    with warnings.catch_warnings():  # said once above
-        warnings.simplefilter("ignore", UserWarning)
-        table = evaluate(m, frame, baselines=baselines, nlp=pipeline)
+    table = evaluate(m, frame, baselines=baselines, nlp=pipeline, pred=pred, warn_overlap=False)
     typer.echo(f"{len(frame)} passages; {POLE_RULE}; NaN: not measured (no such pole)")
     typer.echo(table.round(3).to_string())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        macro = evaluate(m, frame, baselines=False, nlp=pipeline, metric="macro_f1")
+    macro = evaluate(m, frame, baselines=False, pred=pred, warn_overlap=False, metric="macro_f1")
     typer.echo(f"three-class macro-F1: overall {macro.loc['overall', 'kmlang']:.3f}, "
                f"mean shift {macro.loc['mean_shift', 'kmlang']:.3f} (--json for every figure)")

@@ -201,22 +201,26 @@ def predict_labels(model, texts, *, nlp=None) -> pd.DataFrame:
 
 
 def evaluate(model, data: pd.DataFrame, *, baselines: bool = True, train: pd.DataFrame | None = None,
-             text: str = "text", nlp=None, metric: str = "pole_f1") -> pd.DataFrame:
+             text: str = "text", nlp=None, metric: str = "pole_f1", pred: pd.DataFrame | None = None,
+             warn_overlap: bool = True) -> pd.DataFrame:
     """Pole-F1 (or ``metric="macro_f1"``) per target (rows) for the model and the baselines (columns).
 
     ``data`` has the text column and one column per target. The column
     ``gold_labels`` says how many non-zero gold labels each row rests on (NaN
     pole-F1: no pole held at least :data:`MIN_POLE_SUPPORT` times). The TF-IDF
     baseline needs ``train`` (a frame of the same shape) to be fitted on.
-    ``nlp`` parses with another pipeline (e.g. the syntax path).
+    ``nlp`` parses with another pipeline (e.g. the syntax path). ``pred`` reuses the
+    model's labels from :func:`predict_labels` (e.g. to get both metrics from one
+    scoring pass); ``warn_overlap=False`` skips the training-overlap warning.
     """
     if metric not in ("pole_f1", "macro_f1"):
         raise ValueError(f"metric must be 'pole_f1' or 'macro_f1', got {metric!r}")
     table_of = pole_f1_table if metric == "pole_f1" else macro_f1_table
     truth = data[list(TARGETS)].astype(int).reset_index(drop=True)
     texts = data[text].reset_index(drop=True)
-    warn_if_trained_on(model, texts)
-    pred = predict_labels(model, texts, nlp=nlp)
+    if warn_overlap:
+        warn_if_trained_on(model, texts)
+    pred = predict_labels(model, texts, nlp=nlp) if pred is None else pred.reset_index(drop=True)
     table = {"kmlang": table_of(truth, pred)}
     if baselines:
         table["always_neutral"] = table_of(truth, pd.DataFrame({t: np.zeros(len(truth), int) for t in TARGETS}))

@@ -143,7 +143,7 @@ def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipp
         with warnings.catch_warnings():
             if authored_only:  # asked for: the missing-corpora warning says nothing new
                 warnings.simplefilter("ignore", UserWarning)
-            frames.append(load_labelled(data, kind=None))
+            frames.append(load_labelled(data))
         if authored_only:
             frames[0] = frames[0][frames[0]["kind"] != "real"]
     for f in extra:
