@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kmlang.model.labelled import corpora_dir  # noqa: E402
 from kmlang.shifts import SHIFT_IDS  # noqa: E402
+from _batches import write_batches  # noqa: E402  (tools/, the script's own folder)
 
 REGISTER = {"stackexchange": "qa", "r_mailing_lists": "email", "wikipedia_talk": "wiki_talk",
             "reddit": "forum", "enron": "email"}
@@ -64,11 +65,7 @@ def main() -> None:
     missing = set(meta) - seen
     if missing:
         raise SystemExit(f"{len(missing)} selected passages have no label, e.g. {sorted(missing)[:3]}")
-    dest = Path(args.out)
-    for i in range(0, len(out), args.per_file):
-        path = dest / f"real_{args.first + i // args.per_file:02d}.jsonl"
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out[i : i + args.per_file]),
-                        encoding="utf-8")
+    write_batches(Path(args.out), out, args.per_file, prefix="real", first=args.first)
     print(f"{len(out)} records into {(len(out) + args.per_file - 1) // args.per_file} files from real_{args.first:02d}")
 
 

@@ -31,6 +31,8 @@ import random
 import re
 from pathlib import Path
 
+from _batches import write_batches, write_jsonl
+
 MAX_WORDS = 250
 CORPORA = ["stackexchange.jsonl", "r_mailing_lists.jsonl", "wikipedia_talk.jsonl",
            "reddit_ask.jsonl", "enron_email.jsonl"]
@@ -141,15 +143,9 @@ def main() -> None:
     out = list(chosen.values())
     rng.shuffle(out)
     dest = Path(args.out_dir)
-    dest.mkdir(parents=True, exist_ok=True)
-    for i in range(0, len(out), args.per_batch):
-        with open(dest / f"batch_{i // args.per_batch:02d}.jsonl", "w", encoding="utf-8") as fh:
-            for r in out[i : i + args.per_batch]:
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    write_batches(dest, out, args.per_batch)
     second = rng.sample(out, round(0.15 * len(out)))
-    with open(dest / "second_pass.jsonl", "w", encoding="utf-8") as fh:
-        for r in second:
-            fh.write(json.dumps({"corpus_id": r["corpus_id"], "text": r["text"]}, ensure_ascii=False) + "\n")
+    write_jsonl(dest / "second_pass.jsonl", [{"corpus_id": r["corpus_id"], "text": r["text"]} for r in second])
     by = {}
     for r in out:
         by[r["draw"]] = by.get(r["draw"], 0) + 1

@@ -23,6 +23,8 @@ import random
 import re
 from pathlib import Path
 
+from _batches import write_batches
+
 QUOTAS = {  # corpus file -> number of passages to draw
     "stackexchange.jsonl": 470,
     "r_mailing_lists.jsonl": 430,
@@ -82,12 +84,7 @@ def main() -> None:
         for r, draw in [(r, "random") for r in rand] + [(r, "enriched") for r in enr]:
             chosen.append({"corpus_id": r["id"], "source": r["source"], "draw": draw, "text": r["text"]})
     rng.shuffle(chosen)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for i in range(0, len(chosen), args.per_batch):
-        with open(out / f"batch_{args.first_batch + i // args.per_batch:02d}.jsonl", "w", encoding="utf-8") as fh:
-            for r in chosen[i : i + args.per_batch]:
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    write_batches(Path(args.out_dir), chosen, args.per_batch, first=args.first_batch)
     print(f"{len(chosen)} passages in {(len(chosen) + args.per_batch - 1) // args.per_batch} batches; "
           f"excluded {len(dev_ids)} dev passages and {len(dev_docs)} dev threads")
 
