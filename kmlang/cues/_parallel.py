@@ -77,15 +77,13 @@ def run_chunks(fn: Callable, items: Sequence, n_process: int, state: dict, *,
     ``fn`` must be a module-level function; ``state`` (e.g. the model) is sent to
     each worker once, when it starts (with ``fork``, it is simply inherited).
     """
-    chunks = _chunks(items)
     if progress is None:
         progress = len(items) >= 2000 and sys.stderr.isatty()
-    with ProcessPoolExecutor(n_process, mp_context=_context(), initializer=_init,
-                             initargs=(state,)) as pool:
-        futures = [pool.submit(_call, fn, c) for c in chunks]
+    with ChunkPool(fn, n_process, state) as pool:
+        job = pool.submit(items)
         parts = []
         with tqdm(total=len(items), disable=not progress, unit="passage") as bar:
-            for f, c in zip(futures, chunks):
+            for f in job:
                 parts.append(f.result())
-                bar.update(len(c))
+                bar.update(len(parts[-1]))
     return pd.concat(parts, ignore_index=True)
