@@ -50,16 +50,6 @@ def _parts(partial: Path) -> list[tuple[int, int, Path]]:
                                "Delete the folder and score again.")
     return out
 
-def _skip_rows(chunks: Iterator[pd.DataFrame], n: int) -> Iterator[pd.DataFrame]:
-    for chunk in chunks:
-        if n <= 0:
-            yield chunk
-        elif len(chunk) <= n:
-            n -= len(chunk)
-        else:
-            yield chunk.iloc[n:]
-            n = 0
-
 def _row_hashes(chunk: pd.DataFrame) -> np.ndarray:
     """One 64-bit hash per row of the input, from its non-missing values and their column names,
     so that it does not depend on how the input was cut into chunks (a column missing from a chunk

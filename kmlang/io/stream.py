@@ -73,7 +73,6 @@ from kmlang.io._resume import (  # noqa: F401
     _row_hashes,
     _same_content,
     _sha256_file,
-    _skip_rows,
     _verified_parts,
     _verified_skip,
 )
