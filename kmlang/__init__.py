@@ -40,7 +40,9 @@ _LAZY = {
     "save_model": "kmlang.model.persist",
     "read": "kmlang.io.readers",
     "aggregate": "kmlang.analysis.aggregation",
-    "trend": "kmlang.analysis.aggregation",
+    "trend": "kmlang.analysis.trend",
+    "Trend": "kmlang.analysis.trend",
+    "changepoints": "kmlang.analysis.changepoints",
     "evaluate": "kmlang.model.evaluation",
     "load_labelled": "kmlang.model.labelled",
 }
@@ -90,7 +92,9 @@ def __dir__():
 
 if TYPE_CHECKING:  # pragma: no cover
     from kmlang.analysis.aggregation import aggregate as aggregate
-    from kmlang.analysis.aggregation import trend as trend
+    from kmlang.analysis.changepoints import changepoints as changepoints
+    from kmlang.analysis.trend import Trend as Trend
+    from kmlang.analysis.trend import trend as trend
     from kmlang.io.readers import read as read
     from kmlang.model.classifier import ShiftClassifier as ShiftClassifier
     from kmlang.model.evaluation import evaluate as evaluate

@@ -87,14 +87,18 @@ def score(ddf, text: str = "text", *, model: str | Path | None = None, batch_siz
 
 
 def aggregate(scores, by="author", freq: str | None = None, *, min_passages: int = 5, shrink: bool = True,
-              timestamp: str = "timestamp", **kwargs) -> pd.DataFrame:
+              timestamp: str = "timestamp", shares: bool = True, model=None,
+              share_method: str = "pacc", **kwargs) -> pd.DataFrame:
     """Aggregate a (Dask) score frame: per-partition sums on the workers, combined here.
 
-    Gives the same table as ``kmlang.aggregate(scores.compute(), ..., interval="se")``.
+    Gives the same table as ``kmlang.aggregate(scores.compute(), ..., interval="se")``,
+    shares included (``model``: the model that scored the passages, whose error rates
+    correct them; default the packaged model).
     """
     import dask
 
     parts = scores.to_delayed()
     partials = dask.compute(*[dask.delayed(partial_aggregate)(p, by=by, freq=freq, timestamp=timestamp, **kwargs)
                               for p in parts])
-    return combine_partials(list(partials), min_passages=min_passages, shrink=shrink)
+    return combine_partials(list(partials), min_passages=min_passages, shrink=shrink, shares=shares,
+                            model=model, share_method=share_method)

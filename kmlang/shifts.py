@@ -24,6 +24,9 @@ class Shift:
     individual: str
     collective: str
     description: str
+    #: what a passage at each pole does, to complete "N% of passages ..." (e.g. "admit not knowing")
+    individual_act: str = ""
+    collective_act: str = ""
 
     def __str__(self) -> str:
         return f"{self.number}. {self.id}: {self.individual!r} -> {self.collective!r}"
@@ -34,7 +37,8 @@ def _load() -> tuple[tuple[Shift, ...], Shift]:
     shifts = tuple(Shift(**s) for s in raw["shifts"])
     o = raw["overall"]
     overall = Shift(id=o["id"], number=0, individual=o["individual"],
-                    collective=o["collective"], description=o["description"])
+                    collective=o["collective"], description=o["description"],
+                    individual_act=o.get("individual_act", ""), collective_act=o.get("collective_act", ""))
     return shifts, overall
 
 

@@ -8,13 +8,12 @@ import pytest
 
 import kmlang
 from kmlang.analysis.aggregation import (
-    Trend,
     aggregate,
     combine_partials,
     partial_aggregate,
     period_alias,
-    trend,
 )
+from kmlang.analysis.trend import Trend, trend
 from kmlang.shifts import TARGETS
 
 
@@ -111,6 +110,7 @@ def test_column_order_and_types():
     expected = ["author", "period", "n_passages", "n_tokens"]
     for t in TARGETS:
         expected += [t, f"{t}_lo", f"{t}_hi", f"{t}_se", f"{t}_raw", f"{t}_expressed"]
+        expected += [f"share_{t}_{p}{s}" for p in ("pos", "neg") for s in ("", "_lo", "_hi")]
     assert list(out.columns) == expected
     assert out["n_passages"].dtype == "int64" and out["n_tokens"].dtype == "int64"
     assert isinstance(out.index, pd.RangeIndex)
@@ -442,8 +442,9 @@ def test_trend_group_with_one_period_has_nan_slope():
 def test_trend_periods_match_aggregate():
     df = make_scores()
     tr = trend(df, by="author", freq="M")
-    agg = aggregate(df, by="author", freq="M", shrink=False)
-    pd.testing.assert_frame_equal(tr.periods.drop(columns="period_index"), agg)
+    agg = aggregate(df, by="author", freq="M", shrink=False, shares=False)
+    smoothed = [f"{t}_smooth" for t in TARGETS]
+    pd.testing.assert_frame_equal(tr.periods.drop(columns=["period_index", *smoothed]), agg)
 
 
 def test_trend_gap_keeps_calendar_spacing():

@@ -14,7 +14,8 @@ import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from kmlang.analysis import plot  # noqa: E402
-from kmlang.analysis.aggregation import aggregate, trend  # noqa: E402
+from kmlang.analysis.aggregation import aggregate  # noqa: E402
+from kmlang.analysis.trend import trend  # noqa: E402
 from kmlang.shifts import SHIFTS, TARGETS, get_shift  # noqa: E402
 from tests.test_aggregate import make_scores, rising_frame  # noqa: E402
 
@@ -54,7 +55,7 @@ def plotted_lines(ax):
 
 
 def test_profile_rows_poles_and_labels(by_author, tmp_path):
-    ax = plot.profile(by_author, groups=["alice", "bob", "carol"])
+    ax = plot.profile(by_author, groups=["alice", "bob", "carol"], names=True)
     assert isinstance(ax, Axes)
     left = [flat(t.get_text()) for t in ax.get_yticklabels()]
     assert len(left) == len(TARGETS) == 12
@@ -75,7 +76,7 @@ def test_profile_rows_poles_and_labels(by_author, tmp_path):
 
 
 def test_profile_points_and_whiskers_are_the_aggregate(by_author):
-    ax = plot.profile(by_author, groups="dan")
+    ax = plot.profile(by_author, groups="dan", names=True)
     (line,) = plotted_lines(ax)
     row = by_author.set_index("author").loc["dan"]
     np.testing.assert_allclose(line.get_xdata(), [row[t] for t in TARGETS])
@@ -109,7 +110,7 @@ def test_profile_group_selection_errors(scores, by_author):
 
 def test_profile_by_two_columns_selects_with_tuples(scores):
     agg = aggregate(scores, by=["author", "doc_id"])
-    ax = plot.profile(agg, groups=[("alice", "d1"), ("bob", "d2")])
+    ax = plot.profile(agg, groups=[("alice", "d1"), ("bob", "d2")], names=True)
     labels = ax.get_legend_handles_labels()[1]
     assert [lab.split(" (n=")[0] for lab in labels] == ["alice \u00b7 d1", "bob \u00b7 d2"]
 
@@ -136,7 +137,7 @@ def test_trend_lines_bands_and_axis(tmp_path):
     ylabel = ax.get_ylabel()
     assert "individual" in ylabel and "collective" in ylabel
     assert ylabel.index("individual") < ylabel.index("collective")
-    assert "/month" in lines[0].get_label()  # slope in the legend
+    assert "/year" in lines[0].get_label()  # slope per year in the legend
     assert lines[1].get_label().startswith("1. knowing")
     saves_png(ax, tmp_path / "trend.png")
 
@@ -167,7 +168,7 @@ def test_trend_accepts_an_aggregate_with_periods(scores):
 
 
 def test_heatmap_cells_colours_and_colorbar(by_author, tmp_path):
-    ax = plot.heatmap(by_author)
+    ax = plot.heatmap(by_author, sort_by=None, vmax=1, names=True)  # the old defaults
     assert isinstance(ax, Axes)
     (image,) = ax.get_images()
     assert image.get_clim() == (-1, 1)

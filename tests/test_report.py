@@ -96,11 +96,13 @@ def test_report_has_every_section_and_the_facts(page, sample_scores):
 
 
 def test_title_and_text_are_escaped():
-    df = synthetic()
+    df = synthetic(n_per_author=(12, 12, 12, 12, 2))
+    df["overall_label"] = 1  # every group has enough labelled passages to be ranked
+    df["overall_relevance"] = 0.9
     df.loc[0, "text"] = "Kappa <script>alert('x')</script> we know & share <b>this</b>."
     df.loc[df["author"] == "person1", "author"] = "<i>mallory</i>"
-    page = build_report(df, model_card={"name": "<b>card</b>"}, title="A <b>title</b>",
-                        names=True)
+    card = {"name": "<b>card</b>", **GRADED}  # overall graded indicative
+    page = build_report(df, model_card=card, title="A <b>title</b>", names=True)
     assert "<script>alert" not in page
     assert "<b>title</b>" not in page and "A &lt;b&gt;title&lt;/b&gt;" in page
     assert "<i>mallory</i>" not in page and "&lt;i&gt;mallory&lt;/i&gt;" in page
@@ -153,8 +155,14 @@ def test_poles_show_the_top_three_labelled_passages_in_order():
     assert ownership.count("None is labelled toward") == 1 and " or " in ownership.split("None is")[1][:200]
 
 
+GRADED = {"metrics": {"test_real": {"overall": 0.5}}, "gold_labels": {"test_real": {"overall": 100}}}
+
+
 def test_ends_table_respects_min_passages():
-    page = build_report(synthetic(), model_card={}, title="t", names=True, min_passages=5)
+    df = synthetic(n_per_author=(12, 12, 12, 12, 2))
+    df["overall_label"] = 1  # enough labelled passages to be ranked (test_report_shares tests the rule)
+    df["overall_relevance"] = 0.9
+    page = build_report(df, model_card=GRADED, title="t", names=True, min_passages=5)
     ends = page[page.index(">Groups at each end</h2>"):
                 page.index(">Passages furthest toward each pole</h2>")]
     for name in ("person0", "person1", "person2", "person3"):

@@ -90,6 +90,10 @@ scores[["author", "text", "overall", "overall_relevance", "overall_label"]].head
 `min_passages` passages are left out; the rest are shrunk toward the community mean in
 proportion to their uncertainty (`overall_raw` keeps the unshrunk mean). `by=None` puts
 every passage in one group.
+
+Tables and plots of authors show pseudonyms, not names: `pseudonymise` replaces the names in
+a table by `author-` + 16 hex digits of a keyed hash (the same for a name all session; pass
+`key=` to keep them across sessions), and the plots do the same unless given `names=True`.
 """),
         code('''by_author = kmlang.aggregate(scores, by="author", min_passages=5)
 community = kmlang.aggregate(scores, by=None)
@@ -97,7 +101,10 @@ print(f"{len(by_author)} authors with at least 5 passages "
       f"({by_author.attrs['dropped_groups']} smaller ones left out)")
 cols = ["n_passages", "overall", "overall_lo", "overall_hi", "overall_raw", "overall_expressed"]
 community[cols].round(3)'''),
-        code('''by_author.sort_values("overall", ascending=False)[["author", *cols]].round(3).head(10)'''),
+        code('''from kmlang.analysis.pseudonym import pseudonym, pseudonymise
+
+ranking = pseudonymise(by_author).sort_values("overall", ascending=False)
+ranking[["author", *cols]].round(3).head(10)'''),
         md("""
 ## 4. Plot the profile and the trend
 
@@ -111,7 +118,8 @@ from kmlang.analysis import plot
 plot.profile(community)
 plt.show()'''),
         md("""
-Two authors side by side: the ones furthest toward each pole on `overall`.
+Two authors side by side: the ones furthest toward each pole on `overall` (chosen by
+name, shown as pseudonyms).
 """),
         code('''ranked = by_author.dropna(subset=["author"]).sort_values("overall")
 ends = [ranked["author"].iloc[-1], ranked["author"].iloc[0]]
@@ -135,8 +143,8 @@ to `overall` (highest relevance).
 """),
         code('''author = ranked["author"].iloc[-1]
 theirs = scores[scores["author"] == author].sort_values("overall_relevance", ascending=False)
-print(f"author {author}: overall {by_author.set_index('author').loc[author, 'overall']:+.2f} "
-      f"over {len(theirs)} passages")
+overall = by_author.set_index("author").loc[author, "overall"]
+print(f"author {pseudonym(author)}: overall {overall:+.2f} over {len(theirs)} passages")
 theirs[["timestamp", "overall", "overall_relevance", "overall_label", "text"]].head(5)'''),
         md("""
 `kmlang.explain` shows which cues and words pushed each score, with the cues highlighted in the

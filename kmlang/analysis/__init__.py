@@ -1,2 +1,3 @@
-"""Stage 4, analysis: aggregation and trends (:mod:`.aggregation`), plots
-(:mod:`.plot`) and the HTML report (:mod:`.report`). The top stage besides the CLI."""
+"""Stage 4, analysis: aggregation (:mod:`.aggregation`), trends and change points
+(:mod:`.trend`, :mod:`.changepoints`), plots (:mod:`.plot`) and the HTML report
+(:mod:`.report`). The top stage besides the CLI."""

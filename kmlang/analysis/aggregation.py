@@ -65,12 +65,10 @@ from kmlang.shifts import TARGETS
 
 __all__ = [
     "DEFAULT_STATUSES",
-    "Trend",
     "aggregate",
     "combine_partials",
     "partial_aggregate",
     "period_alias",
-    "trend",
 ]
 
 #: Statuses counted by default: rows that were scored as English.
@@ -78,12 +76,13 @@ DEFAULT_STATUSES: tuple[str, ...] = ("ok", "truncated")
 
 _Z = 1.959963984540054  # two-sided 95% normal quantile
 _TAU2_FLOOR = 1e-4  # floor of the between-group variance (SD 0.01 on a [-1, 1] scale)
-_SE_FLOOR = 1e-3  # floor of a period's SE when it is used as a 1/se^2 weight
 _BOOT_CELLS = 2_000_000  # resample counts held in memory at once
 
 _FREQ = {"W": "W", "M": "M", "ME": "M", "MS": "M", "Q": "Q", "QE": "Q", "QS": "Q",
          "Y": "Y", "YE": "Y", "YS": "Y", "A": "Y", "D": "D"}
-_STAT_SUFFIXES = ("sum_w", "sum_wx", "sum_w2", "sum_wx2", "n_expressed")
+_STAT_SUFFIXES = ("sum_w", "sum_wx", "sum_w2", "sum_wx2", "n_expressed",
+                  # for the shares: scored rows, labels of each pole, P(pole) and its square
+                  "n_scored", "n_lpos", "n_lneg", "sum_ppos", "sum_ppos2", "sum_pneg", "sum_pneg2")
 
 
 # --------------------------------------------------------------------------- input
@@ -235,10 +234,29 @@ def _passage_stats(frame: pd.DataFrame, keys: list[str], targets) -> pd.DataFram
         cols[f"{t}_sum_wx2"] = w * x * x
         label = pd.to_numeric(frame[f"{t}_label"], errors="coerce")
         cols[f"{t}_n_expressed"] = (label.fillna(0) != 0).to_numpy().astype("int64")
+        # P(+1) and P(-1) back from position = P(+1) - P(-1) and relevance = 1 - P(0)
+        scored = _scored(frame, t)
+        lab = label.fillna(0).to_numpy()
+        p_pos = np.where(scored, np.clip((w + x) / 2, 0.0, 1.0), 0.0)
+        p_neg = np.where(scored, np.clip((w - x) / 2, 0.0, 1.0), 0.0)
+        cols[f"{t}_n_scored"] = scored.astype("int64")
+        cols[f"{t}_n_lpos"] = (scored & (lab == 1)).astype("int64")
+        cols[f"{t}_n_lneg"] = (scored & (lab == -1)).astype("int64")
+        cols[f"{t}_sum_ppos"] = p_pos
+        cols[f"{t}_sum_ppos2"] = p_pos * p_pos
+        cols[f"{t}_sum_pneg"] = p_neg
+        cols[f"{t}_sum_pneg2"] = p_neg * p_neg
     out = pd.DataFrame(cols, index=frame.index)
     for k in keys:  # keep categorical / datetime dtypes of the key columns
         out[k] = frame[k]
     return out
+
+
+def _scored(frame: pd.DataFrame, t: str) -> np.ndarray:
+    """Rows with a position and a relevance for ``t`` (the denominator of its shares)."""
+    x = pd.to_numeric(frame[t], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    w = pd.to_numeric(frame[f"{t}_relevance"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.isfinite(x) & np.isfinite(w)
 
 
 def _position_weight(frame: pd.DataFrame, t: str) -> tuple[np.ndarray, np.ndarray]:
@@ -306,8 +324,64 @@ def _tau2(raw: np.ndarray, se: np.ndarray) -> float:
     return float(max(est, _TAU2_FLOOR))
 
 
+@dataclass(frozen=True)
+class _Shares:
+    """How share columns are made: an :class:`~kmlang.model.quantify.ErrorModel` and a method."""
+
+    em: object
+    method: str
+    random_state: int | None
+
+    def columns(self, base: pd.DataFrame, t: str) -> dict[str, np.ndarray]:
+        from kmlang.model.quantify import POLES
+
+        out: dict[str, np.ndarray] = {}
+        n = base[f"{t}_n_scored"].to_numpy(dtype=float)
+        safe = np.where(n > 0, n, np.nan)
+        for name, pole in POLES.items():
+            cols = [f"share_{t}_{name}", f"share_{t}_{name}_lo", f"share_{t}_{name}_hi"]
+            if t not in self.em.targets:
+                out.update({c: np.full(len(n), np.nan) for c in cols})
+                continue
+            if self.method in ("cc", "acc"):
+                q = base[f"{t}_n_l{name}"].to_numpy(dtype=float) / safe
+                se = np.sqrt(np.clip(q * (1 - q), 0.0, None) / safe)
+            else:
+                q = base[f"{t}_sum_p{name}"].to_numpy(dtype=float) / safe
+                # rounded, so that sums added in another order (map-reduce) give the same draws
+                var = np.round(np.clip(base[f"{t}_sum_p{name}2"].to_numpy(dtype=float) / safe - q * q,
+                                       0.0, None), 12)
+                se = np.where(n > 1, np.sqrt(var / np.where(n > 1, n - 1, 1.0)), 0.0)
+            q = np.round(q, 12)
+            est, lo, hi = self.em.estimate(t, pole, q, se, self.method, n=n,
+                                           random_state=self.random_state)
+            out.update(dict(zip(cols, (est, lo, hi), strict=True)))
+        return out
+
+
+def _share_spec(shares: bool, model, method: str, random_state) -> _Shares | None:
+    """The share recipe for ``aggregate(shares=...)``: ``None`` when off or not possible."""
+    if not shares:
+        return None
+    from kmlang.model.quantify import METHODS, error_model
+    from kmlang.model.scoring import resolve_model
+
+    if method not in METHODS:
+        raise ValueError(f"share_method must be one of {', '.join(METHODS)}, got {method!r}")
+    em = error_model(resolve_model(model))
+    if em is None:
+        import warnings
+
+        warnings.warn("The model has no error sample (held-out passages with its error rates), so "
+                      "shares corrected for its error cannot be made; retrain it with `kmlang train`, "
+                      "call model.fit_error_sample(texts, labels), or pass shares=False",
+                      stacklevel=3)
+        return None
+    return _Shares(em, method, random_state)
+
+
 def _combine(stats: pd.DataFrame, keys: list[str], targets, min_passages: int, shrink: bool,
-             regroup: bool = True):
+             regroup: bool = True, shares: _Shares | None = None):
     """Sums -> result table. Returns (result, aux, kept) where ``aux[t]`` holds the
     per-row arrays needed for intervals and ``kept`` the kept rows of ``stats``."""
     if int(min_passages) < 1:
@@ -364,6 +438,8 @@ def _combine(stats: pd.DataFrame, keys: list[str], targets, min_passages: int, s
         cols[f"{t}_raw"] = raw
         with np.errstate(invalid="ignore", divide="ignore"):
             cols[f"{t}_expressed"] = base[f"{t}_n_expressed"].to_numpy(dtype=float) / n
+        if shares is not None:
+            cols.update(shares.columns(base, t))
         aux[t] = {"raw": raw, "se": se, "shrink": shrink_w, "tau2": tau2, "est": est}
         population[t] = pop
         tau2s[t] = tau2
@@ -376,6 +452,8 @@ def _combine(stats: pd.DataFrame, keys: list[str], targets, min_passages: int, s
         "population": population,
         "tau2": tau2s,
     })
+    if shares is not None:
+        result.attrs["share_method"] = shares.method
     return result, aux, kept
 
 
@@ -384,12 +462,17 @@ def _order_columns(result: pd.DataFrame, keys, targets, interval: str) -> pd.Dat
     for t in targets:
         cols += [t, f"{t}_lo", f"{t}_hi"] + ([f"{t}_se"] if interval == "se" else [])
         cols += [f"{t}_raw", f"{t}_expressed"]
+        cols += [c for name in ("pos", "neg") for c in
+                 (f"share_{t}_{name}", f"share_{t}_{name}_lo", f"share_{t}_{name}_hi")
+                 if c in result.columns]
     out = result[cols].copy()
     out.attrs = dict(result.attrs)
     return out
 
 
-def combine_partials(partials, *, min_passages: int = 5, shrink: bool = True) -> pd.DataFrame:
+def combine_partials(partials, *, min_passages: int = 5, shrink: bool = True, shares: bool = True,
+                     model=None, share_method: str = "pacc",
+                     random_state: int | None = 0) -> pd.DataFrame:
     """Combine per-chunk sums from :func:`partial_aggregate` (the *reduce* step).
 
     Parameters
@@ -397,7 +480,7 @@ def combine_partials(partials, *, min_passages: int = 5, shrink: bool = True) ->
     partials : DataFrame or list of DataFrames
         Outputs of :func:`partial_aggregate` made with the same ``by``, ``freq``
         and targets; a group may appear in several of them.
-    min_passages, shrink
+    min_passages, shrink, shares, model, share_method, random_state
         As for :func:`aggregate`.
 
     Returns
@@ -406,10 +489,11 @@ def combine_partials(partials, *, min_passages: int = 5, shrink: bool = True) ->
         The same table as ``aggregate(all_chunks, ..., interval="se")``; the
         partials' ``excluded_status`` and ``missing_timestamp`` attrs are summed.
     """
-    return _combine_partials(partials, min_passages, shrink)[0]
+    spec = _share_spec(shares, model, share_method, random_state)
+    return _combine_partials(partials, min_passages, shrink, spec)[0]
 
 
-def _combine_partials(partials, min_passages, shrink):
+def _combine_partials(partials, min_passages, shrink, shares=None):
     if isinstance(partials, pd.DataFrame):
         partials = [partials]
     partials = list(partials)
@@ -429,7 +513,7 @@ def _combine_partials(partials, min_passages, shrink):
             excluded[k] = excluded.get(k, 0) + int(v)
         missing_ts += int(p.attrs.get("missing_timestamp", 0))
     stats = pd.concat(partials, ignore_index=True) if len(partials) > 1 else partials[0]
-    result, aux, _ = _combine(stats, keys, targets, min_passages, shrink)
+    result, aux, _ = _combine(stats, keys, targets, min_passages, shrink, shares=shares)
     first = partials[0].attrs
     result.attrs.update({
         "excluded_status": excluded,
@@ -449,8 +533,9 @@ def aggregate(scores: pd.DataFrame, by="author", freq: str | None = None, *,
               min_passages: int = 5, timestamp: str = "timestamp", interval: str = "se",
               n_boot: int = 1000, shrink: bool = True, random_state: int | None = 0,
               statuses: Sequence[str] = DEFAULT_STATUSES,
-              targets: Sequence[str] = TARGETS) -> pd.DataFrame:
-    """Relevance-weighted mean positions per group, with intervals and counts.
+              targets: Sequence[str] = TARGETS, shares: bool = True, model=None,
+              share_method: str = "pacc") -> pd.DataFrame:
+    """Relevance-weighted mean positions and corrected shares per group, with intervals.
 
     Parameters
     ----------
@@ -483,6 +568,17 @@ def aggregate(scores: pd.DataFrame, by="author", freq: str | None = None, *,
         counts every row.
     targets : sequence of str
         Targets to aggregate (default: the eleven shifts and ``overall``).
+    shares : bool
+        Also estimate the share of passages that express each pole, corrected
+        for the classifier's error (:mod:`kmlang.model.quantify`): a reader can
+        take "17% [13, 21] of passages admit not knowing" at its word, unlike
+        a count of labels. Needs the model that scored the passages.
+    model : ShiftClassifier, model directory or None
+        The model that scored ``scores``, whose error rates correct the shares
+        (default: the packaged model).
+    share_method : {"pacc", "acc", "cc", "pcc"}
+        Quantification method (see :mod:`kmlang.model.quantify`); ``cc`` is
+        plain counting of labels, for comparison.
 
     Returns
     -------
@@ -493,7 +589,13 @@ def aggregate(scores: pd.DataFrame, by="author", freq: str | None = None, *,
         zone; tz-aware when the timestamps are, UTC when they were parsed from
         strings), ``n_passages``, ``n_tokens``, then for each target ``t``:
         ``t``, ``t_lo``, ``t_hi``, ``t_se`` (``interval="se"`` only), ``t_raw``,
-        ``t_expressed``. ``attrs``: ``dropped_groups``, ``dropped_passages``
+        ``t_expressed``, and with ``shares``: ``share_<t>_pos``,
+        ``share_<t>_pos_lo``, ``share_<t>_pos_hi`` (share of the group's
+        scored passages that express the collective pole, +1, with its 95%
+        interval covering both the group's sampling and the uncertainty of the
+        model's error rates; NaN where the pole cannot be corrected, see
+        :data:`kmlang.model.quantify.MIN_GOLD`) and the same for ``_neg`` (-1).
+        ``attrs``: ``dropped_groups``, ``dropped_passages``
         (groups under ``min_passages`` and their passages), ``excluded_status``
         (status -> count), ``missing_timestamp``, ``population`` and ``tau2``
         (per target), ``by``, ``freq``, ``interval``, ``shrink``.
@@ -505,18 +607,20 @@ def aggregate(scores: pd.DataFrame, by="author", freq: str | None = None, *,
     """
     result, _ = _aggregate(scores, by, freq, min_passages=min_passages, timestamp=timestamp,
                            interval=interval, n_boot=n_boot, shrink=shrink,
-                           random_state=random_state, statuses=statuses, targets=targets)
+                           random_state=random_state, statuses=statuses, targets=targets,
+                           shares=shares, model=model, share_method=share_method)
     return result
 
 
 def _aggregate(scores, by, freq, *, min_passages, timestamp, interval, n_boot, shrink,
-               random_state, statuses, targets):
+               random_state, statuses, targets, shares=False, model=None, share_method="pacc"):
     if interval not in ("se", "bootstrap"):
         raise ValueError(f"interval must be 'se' or 'bootstrap', got {interval!r}")
     targets = tuple(targets)
     frame, keys, info = _prepare(scores, by, freq, timestamp, statuses, targets)
+    spec = _share_spec(shares, model, share_method, random_state)
     if interval == "se":
-        return _combine_partials([_partial(frame, keys, info)], min_passages, shrink)
+        return _combine_partials([_partial(frame, keys, info)], min_passages, shrink, spec)
 
     if int(n_boot) < 1:
         raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
@@ -526,7 +630,7 @@ def _aggregate(scores, by, freq, *, min_passages, timestamp, interval, n_boot, s
     else:
         codes = np.zeros(len(passages), dtype="int64")
     stats = _sum_groups(passages, keys, _stat_columns(targets))
-    result, aux, kept = _combine(stats, keys, targets, min_passages, shrink, regroup=False)
+    result, aux, kept = _combine(stats, keys, targets, min_passages, shrink, regroup=False, shares=spec)
     _bootstrap_intervals(result, aux, frame, codes, kept, targets, int(n_boot), random_state)
     result.attrs.update({"excluded_status": info["excluded_status"],
                          "missing_timestamp": info["missing_timestamp"], "by": info["by"],
@@ -570,146 +674,3 @@ def _bootstrap_intervals(result, aux, frame, codes, kept, targets, n_boot, rando
             hi = np.where(none, a["est"] + _Z * np.sqrt(a["tau2"]), hi)
         result[f"{t}_lo"] = np.clip(lo, -1, 1)
         result[f"{t}_hi"] = np.clip(hi, -1, 1)
-
-
-# --------------------------------------------------------------------------- trend
-
-
-@dataclass(frozen=True, eq=False)
-class Trend:
-    """What :func:`trend` returns.
-
-    Attributes
-    ----------
-    periods : DataFrame
-        One row per group and period: the columns of :func:`aggregate` with
-        ``freq``, plus ``period_index`` (0 for the first period in the data,
-        counting calendar periods, so gaps keep their width) after ``period``.
-    slopes : DataFrame
-        One row per group: the group columns, ``n_periods``, ``first_period``,
-        ``last_period``, then for each target ``t``: ``t_slope`` (change of the
-        mean position per period, e.g. per month), ``t_slope_se``,
-        ``t_slope_lo``, ``t_slope_hi`` (95% interval). NaN for a group with
-        fewer than two periods.
-    freq : str
-        The pandas period alias used (``"W"``, ``"M"``, ``"Q"``...).
-    by : tuple of str
-        The group columns.
-    """
-
-    periods: pd.DataFrame
-    slopes: pd.DataFrame
-    freq: str
-    by: tuple[str, ...] = ()
-
-
-def trend(scores: pd.DataFrame, by=None, freq: str = "M", *, min_passages: int = 5,
-          weights: str = "se", timestamp: str = "timestamp", interval: str = "se",
-          n_boot: int = 1000, shrink: bool = False, random_state: int | None = 0,
-          statuses: Sequence[str] = DEFAULT_STATUSES,
-          targets: Sequence[str] = TARGETS) -> Trend:
-    """Figures per period and the change per period, per group.
-
-    The period rows are :func:`aggregate` with ``freq`` (same parameters),
-    except that ``shrink`` defaults to ``False`` here: shrinking every period
-    toward the all-period mean would flatten the very change a trend is meant
-    to show. Pass ``shrink=True`` to pool noisy periods anyway.
-    The slope of each group and target is a weighted least-squares fit of the
-    *unshrunk* period means (``t_raw``; shrinkage toward the all-period mean
-    would flatten the trend) on the period index:
-
-    - ``weights="se"`` (default): weights ``1/se**2`` (SE floored at 0.001;
-      periods without a usable SE get no weight). The slope's SE is the
-      known-variance one, ``1/sqrt(sum w (x - xbar)**2)``, inflated by the
-      residual over-dispersion ``chi2 / (k - 2)`` when that exceeds 1 (never
-      narrower than the known-variance interval); 95% interval ``+/- 1.96 SE``.
-    - ``weights="n"``: weights ``n_passages``, ordinary WLS with the residual
-      variance and a Student-t interval on ``k - 2`` degrees of freedom (NaN
-      interval with two periods).
-
-    Groups with fewer than two weighted periods get NaN slopes.
-
-    Returns
-    -------
-    Trend
-        ``.periods`` and ``.slopes`` DataFrames (see :class:`Trend`).
-    """
-    if freq is None:
-        raise ValueError("trend needs a freq such as 'W', 'M' or 'Q'")
-    if weights not in ("se", "n"):
-        raise ValueError(f"weights must be 'se' or 'n', got {weights!r}")
-    targets = tuple(targets)
-    periods, aux = _aggregate(scores, by, freq, min_passages=min_passages, timestamp=timestamp,
-                              interval=interval, n_boot=n_boot, shrink=shrink,
-                              random_state=random_state, statuses=statuses, targets=targets)
-    alias = period_alias(freq)
-    by_cols = _by_columns(by)
-
-    ps = periods["period"]
-    naive = ps.dt.tz_localize(None) if ps.dt.tz is not None else ps
-    ordinal = pd.PeriodIndex(naive.dt.to_period(alias)).asi8 if len(ps) else np.array([], int)
-    index = ordinal - ordinal.min() if len(ordinal) else ordinal
-    attrs = dict(periods.attrs)
-    periods.insert(periods.columns.get_loc("period") + 1, "period_index", index.astype("int64"))
-    periods.attrs = attrs
-
-    work = periods[by_cols + ["period", "period_index", "n_passages"]].copy()
-    for t in targets:
-        work[f"_raw_{t}"] = aux[t]["raw"]
-        work[f"_se_{t}"] = aux[t]["se"]
-    rows = []
-    groups = (work.groupby(by_cols, dropna=False, sort=True, observed=True) if by_cols
-              else [((), work)])
-    for key, g in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        row: dict[str, object] = dict(zip(by_cols, key, strict=True))
-        row["n_periods"] = len(g)
-        row["first_period"] = g["period"].min() if len(g) else pd.NaT
-        row["last_period"] = g["period"].max() if len(g) else pd.NaT
-        x = g["period_index"].to_numpy(dtype=float)
-        for t in targets:
-            y = g[f"_raw_{t}"].to_numpy(dtype=float)
-            if weights == "se":
-                se = g[f"_se_{t}"].to_numpy(dtype=float)
-                w = np.where(np.isfinite(se), 1.0 / np.maximum(se, _SE_FLOOR) ** 2, 0.0)
-            else:
-                w = g["n_passages"].to_numpy(dtype=float)
-            b, b_se, crit = _wls_slope(x, y, w, known_variance=weights == "se")
-            row[f"{t}_slope"] = b
-            row[f"{t}_slope_se"] = b_se
-            row[f"{t}_slope_lo"] = b - crit * b_se
-            row[f"{t}_slope_hi"] = b + crit * b_se
-        rows.append(row)
-    slope_cols = by_cols + ["n_periods", "first_period", "last_period"]
-    for t in targets:
-        slope_cols += [f"{t}_slope", f"{t}_slope_se", f"{t}_slope_lo", f"{t}_slope_hi"]
-    slopes = pd.DataFrame(rows, columns=slope_cols)
-    if not len(slopes):
-        slopes = slopes.astype({c: float for c in slope_cols[len(by_cols) + 3:]})
-    slopes.attrs = {"freq": alias, "by": by_cols, "weights": weights}
-    return Trend(periods=periods, slopes=slopes, freq=alias, by=tuple(by_cols))
-
-
-def _wls_slope(x, y, w, known_variance: bool) -> tuple[float, float, float]:
-    """Weighted least-squares slope, its SE and the interval's critical value."""
-    use = w > 0
-    x, y, w = x[use], y[use], w[use]
-    k = len(x)
-    nan = float("nan")
-    if k < 2:
-        return nan, nan, nan
-    xb = np.sum(w * x) / np.sum(w)
-    yb = np.sum(w * y) / np.sum(w)
-    sxx = np.sum(w * (x - xb) ** 2)
-    if sxx <= 0:
-        return nan, nan, nan
-    b = float(np.sum(w * (x - xb) * (y - yb)) / sxx)
-    chi2 = float(np.sum(w * (y - yb - b * (x - xb)) ** 2))
-    if known_variance:
-        phi = max(1.0, chi2 / (k - 2)) if k > 2 else 1.0
-        return b, float(np.sqrt(phi / sxx)), _Z
-    if k <= 2:
-        return b, nan, nan
-    from scipy.stats import t as student_t
-
-    return b, float(np.sqrt(chi2 / (k - 2) / sxx)), float(student_t.ppf(0.975, k - 2))

@@ -7,17 +7,21 @@ figure is ``ax.figure``). Nothing calls ``show()``.
 
 Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
 deficiencies); the heatmap uses the diverging ``PuOr`` map centred at 0
-(orange: individual pole, purple: collective pole).
+(orange: individual pole, purple: collective pole) on a scale fitted to the data.
+
+Group names are pseudonymised unless ``names=True`` (the rule is in
+:mod:`kmlang.analysis.pseudonym`).
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from kmlang.analysis.pseudonym import GroupNames, _clean_label
 from kmlang.shifts import TARGETS, get_shift
 
 __all__ = ["OKABE_ITO", "heatmap", "profile", "shift_label", "trend"]
@@ -83,14 +87,31 @@ def _format_period(value, freq) -> str:
     return ts.strftime("%Y-%m-%d")
 
 
-def _row_keys_labels(frame: pd.DataFrame) -> tuple[list[tuple], list[str]]:
+def _shown(frame: pd.DataFrame, names: bool, pseudonym_key=None):
+    """``(column, value) -> value to show``: names as they are (``names=True``, without
+    invisible formatting characters) or pseudonymised (see :mod:`kmlang.analysis.pseudonym`)."""
+    if names:
+        return lambda column, value: _clean_label(value)
+    return GroupNames(frame, _group_columns(frame), pseudonym_key)
+
+
+def _group_text(frame: pd.DataFrame, cols, values, names: bool, pseudonym_key=None) -> str:
+    """A group's values (``cols``, ``values``) as one label, pseudonymised unless ``names``."""
+    shown = _shown(frame, names, pseudonym_key)
+    return " \u00b7 ".join("(missing)" if _isna(v) else str(shown(c, v))
+                            for c, v in zip(cols, values, strict=True))
+
+
+def _row_keys_labels(frame: pd.DataFrame, names: bool = True, pseudonym_key=None,
+                     ) -> tuple[list[tuple], list[str]]:
     cols = _group_columns(frame)
     freq = frame.attrs.get("freq")
+    shown = _shown(frame, names, pseudonym_key)
     keys, labels = [], []
     for _, row in frame.iterrows():
         key = tuple(row[c] for c in cols)
         parts = [_format_period(row[c], freq) if c == "period" else
-                 ("(missing)" if _isna(row[c]) else str(row[c])) for c in cols]
+                 ("(missing)" if _isna(row[c]) else str(shown(c, row[c]))) for c in cols]
         keys.append(key)
         labels.append(" \u00b7 ".join(parts) if parts else "all passages")
     return keys, labels
@@ -103,18 +124,21 @@ def _isna(v) -> bool:
         return False
 
 
-def _select(frame: pd.DataFrame, groups) -> tuple[pd.DataFrame, list[str]]:
-    """Rows of ``frame`` named by ``groups`` (keys, key tuples or labels), in that order."""
-    keys, labels = _row_keys_labels(frame)
+def _select(frame: pd.DataFrame, groups, names: bool = True,
+            pseudonym_key=None) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of ``frame`` named by ``groups`` (keys, key tuples or labels, as shown or with
+    the names), in that order, and their labels (pseudonymised unless ``names``)."""
+    keys, labels = _row_keys_labels(frame, names, pseudonym_key)
     if groups is None:
         return frame.reset_index(drop=True), labels
+    raw = labels if names else _row_keys_labels(frame, True)[1]
     if isinstance(groups, (str, tuple)) or not isinstance(groups, Sequence):
         groups = [groups]
     rows = []
     for g in groups:
         key = g if isinstance(g, tuple) else (g,)
-        hits = [i for i, (k, lab) in enumerate(zip(keys, labels, strict=True))
-                if k == key or lab == g]
+        hits = [i for i, (k, lab, name) in enumerate(zip(keys, labels, raw, strict=True))
+                if k == key or lab == g or name == g]
         if not hits:
             shown = ", ".join(repr(lab) for lab in labels[:10])
             raise KeyError(f"No group {g!r} in the aggregate; groups are: {shown}"
@@ -144,7 +168,8 @@ def _interval(frame: pd.DataFrame, t: str):
 
 
 def profile(agg: pd.DataFrame, groups=None, ax=None, targets: Sequence[str] = TARGETS,
-            title: str | None = None):
+            title: str | None = None, *, names: bool = False,
+            pseudonym_key: str | bytes | None = None, grades=None):
     """Where one or several groups stand on each shift, from individual to collective.
 
     One row per shift (and ``overall``, set apart at the bottom); the
@@ -165,13 +190,28 @@ def profile(agg: pd.DataFrame, groups=None, ax=None, targets: Sequence[str] = TA
     targets : sequence of str
         Shifts to show, top to bottom.
     title : str, optional
+    names : bool
+        Show names in the group labels. By default names are pseudonymised
+        (``author-`` + 16 hex digits; the rule is in
+        :mod:`kmlang.analysis.pseudonym`: values of author-like columns, and
+        user names, IP and e-mail addresses inside other group values).
+    pseudonym_key : str or bytes, optional
+        Secret key of the pseudonyms (at least 16 bytes), to get the same
+        pseudonyms in every session; default: a random key made once per
+        Python process.
+    grades : dict or model card, optional
+        Reliability grades (:mod:`kmlang.model.reliability`): ``{target: Grade
+        or grade name}``, or a model card to grade from. Each shift's name then
+        carries its grade; shifts graded ``weak`` are drawn in grey, and those
+        ``not measured`` are left empty with the words "not measured".
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     targets = _check_targets(agg, targets)
-    rows, labels = _select(agg, groups)
+    graded = _grade_names(grades, targets)
+    rows, labels = _select(agg, groups, names, pseudonym_key)
     if len(rows) == 0:
         raise ValueError("Nothing to plot: the aggregate has no rows (all groups under "
                          "min_passages?)")
@@ -206,10 +246,19 @@ def profile(agg: pd.DataFrame, groups=None, ax=None, targets: Sequence[str] = TA
         y = line + offsets[j]
         color = OKABE_ITO[j % _MAX_SERIES]
         label = labels[j] + (f" (n={int(row['n_passages']):,})" if "n_passages" in row else "")
-        has = np.isfinite(lo) & np.isfinite(hi)
-        ax.hlines(y[has], lo[has], hi[has], color=color, linewidth=2, alpha=0.8, zorder=3)
-        ax.plot(x, y, "o", color=color, markersize=6.5, markeredgecolor="white",
+        shown = np.array([graded.get(t) != "not measured" for t in targets])
+        faint = np.array([graded.get(t) == "weak" for t in targets])
+        x = np.where(shown, x, np.nan)
+        has = np.isfinite(lo) & np.isfinite(hi) & shown
+        ax.hlines(y[has & ~faint], lo[has & ~faint], hi[has & ~faint], color=color, linewidth=2,
+                  alpha=0.8, zorder=3)
+        ax.hlines(y[has & faint], lo[has & faint], hi[has & faint], color="0.7", linewidth=2, zorder=3)
+        strong = np.where(faint, np.nan, x)
+        ax.plot(strong, y, "o", color=color, markersize=6.5, markeredgecolor="white",
                 markeredgewidth=0.8, zorder=4, label=label, linestyle="none")
+        if faint.any():
+            ax.plot(np.where(faint, x, np.nan), y, "o", color="0.7", markersize=6.5,
+                    markerfacecolor="white", markeredgewidth=1.2, zorder=4, linestyle="none")
 
     ax.set_xlim(-1.05, 1.05)
     ax.set_ylim(band[-1] + 0.55, band[0] - 0.6)
@@ -222,9 +271,16 @@ def profile(agg: pd.DataFrame, groups=None, ax=None, targets: Sequence[str] = TA
     for tick in right.get_yticklabels():
         tick.set_horizontalalignment("left")
     right.spines["right"].set_visible(False)
-    for b, t in zip(band, targets, strict=True):
-        ax.text(-1.04, b - 0.34, shift_label(t), ha="left", va="center", fontsize=8.5,
-                fontweight="bold", color="0.3", zorder=2)
+    for b, t, y in zip(band, targets, line, strict=True):
+        g = graded.get(t)
+        name = shift_label(t) + (f"  \u00b7  {g}" if g else "")
+        ax.text(-1.04, b - 0.34, name, ha="left", va="center", fontsize=8.5,
+                fontweight="bold", color="0.3" if g in (None, "reliable", "indicative") else "0.6",
+                zorder=2)
+        if g == "not measured":
+            ax.text(0, y, "not measured: too few labelled real passages", ha="center",
+                    va="center", fontsize=8.5, color="0.5", style="italic", zorder=2,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     ax.set_xticks([-1, -0.5, 0, 0.5, 1], ["\u22121\nindividual", "\u22120.5", "0\nneutral",
                                           "+0.5", "+1\ncollective"])
     ax.set_xlabel("mean position (relevance-weighted), with 95% interval")
@@ -244,11 +300,34 @@ def profile(agg: pd.DataFrame, groups=None, ax=None, targets: Sequence[str] = TA
     return ax
 
 
+def _grade_names(grades, targets) -> dict[str, str]:
+    """``{target: grade name}`` from grades, grade names or a model card (empty: no grades)."""
+    if grades is None:
+        return {}
+    if isinstance(grades, Mapping) and ("metrics" in grades or "gold_labels" in grades):
+        from kmlang.model.reliability import grades as grade_card
+
+        grades = grade_card(grades, targets)
+    return {t: getattr(g, "grade", g) for t, g in grades.items() if t in targets}
+
+
 # ------------------------------------------------------------------------- trend
 
 
-def trend(tr, shifts: Sequence[str] = ("overall",), ax=None, group=None):
-    """Mean position over time, with shaded 95% intervals.
+def trend(tr, shifts: Sequence[str] = ("overall",), ax=None, group=None, *,
+          names: bool = False, pseudonym_key: str | bytes | None = None, changepoints=None):
+    """Mean position over time: a point per period, a smoothed line, 95% bands, change points.
+
+    Each period with enough passages is a point; a thin line joins neighbouring
+    periods and the shaded band is the 95% interval, both broken wherever a
+    period is missing (left out for having fewer than ``min_passages``
+    passages, or empty), so nothing is drawn across a gap. The thick line is
+    the trend's smoothed value (``<t>_smooth``, see :func:`kmlang.trend`),
+    broken at gaps too. Change points are dashed vertical lines between the
+    last period of the old level and the first of the new, labelled with the
+    level before and after. The legend gives each line's slope per year and
+    the verdict, "changing" or "no clear change" (the rule is in
+    :func:`kmlang.trend`).
 
     Parameters
     ----------
@@ -261,6 +340,14 @@ def trend(tr, shifts: Sequence[str] = ("overall",), ax=None, group=None):
     group : key or None
         The group to draw when the trend is by a column. ``None`` draws every
         group (one line per group and shift, at most eight lines).
+    names, pseudonym_key
+        Group names in the legend are pseudonymised unless ``names=True``,
+        as in :func:`profile`.
+    changepoints : DataFrame, True or None
+        Change points to draw: the output of :func:`kmlang.changepoints` (on
+        the shift in its ``attrs["shift"]``, else on the first shift drawn),
+        or ``True`` to find them in ``tr`` for every line drawn (default
+        penalty and ``min_size=3``). ``None`` (default) draws none.
 
     Returns
     -------
@@ -293,23 +380,39 @@ def trend(tr, shifts: Sequence[str] = ("overall",), ax=None, group=None):
                          f"too many for one plot; pass group=... or fewer shifts "
                          f"(at most {_MAX_SERIES} lines)")
 
+    cp_tables = _changepoint_tables(changepoints, periods, by, freq, shifts)
     ax, own = _new_axes(ax, (9, 4.8))
     key_arr = np.empty(len(keys), dtype=object)
     key_arr[:] = keys
     ax.axhline(0, color="0.35", linewidth=1, zorder=1)
+    drew = {"smooth": False, "changepoint": False, "gap": False}
     for i, (g, t) in enumerate(series):
         rows = periods[[k == g for k in key_arr]].sort_values("period")
         x = pd.to_datetime(rows["period"])
         color = OKABE_ITO[i % _MAX_SERIES]
         lo, hi = _interval(rows, t)
+        smooth = (rows[f"{t}_smooth"].to_numpy(dtype=float) if f"{t}_smooth" in rows.columns
+                  else None)
+        index = _period_positions(rows, freq)
+        drew["gap"] |= bool(np.any(np.diff(index) > 1))
+        xb, (yb, lob, hib, smb) = _broken(x, index, rows[t].to_numpy(dtype=float), lo, hi,
+                                          smooth)
         if lo is not None:
-            ax.fill_between(x, lo, hi, color=color, alpha=0.18, linewidth=0, zorder=2)
+            ax.fill_between(xb, lob, hib, color=color, alpha=0.18, linewidth=0, zorder=2)
+        ax.plot(xb, yb, "-", color=color, linewidth=1, alpha=0.55, zorder=3,
+                label="_nolegend_")
+        if smb is not None and np.isfinite(smb).any():
+            ax.plot(xb, smb, "-", color=color, linewidth=3.2, alpha=0.55, zorder=3,
+                    solid_capstyle="round", label="_nolegend_")
+            drew["smooth"] = True
         name = shift_label(t)
         if g and len(unique) > 1:
-            name = " \u00b7 ".join(str(v) for v in g) + ": " + name
+            name = _group_text(periods, by, g, names, pseudonym_key) + ": " + name
         name += _slope_note(slopes, by, g, t, freq)
-        ax.plot(x, rows[t].to_numpy(dtype=float), "-o", color=color, linewidth=2,
-                markersize=4, label=name, zorder=3)
+        ax.plot(x, rows[t].to_numpy(dtype=float), "o", linestyle="none", color=color,
+                markersize=4.5, label=name, zorder=4)
+        if t in cp_tables:
+            drew["changepoint"] |= _draw_changepoints(ax, cp_tables[t], by, g, rows, x, color)
     ax.set_ylim(-1, 1)
     ax.set_ylabel("\u2190 individual (\u22121)    position    collective (+1) \u2192")
     ax.set_xlabel({"M": "month", "Q": "quarter", "W": "week", "D": "day", "Y": "year"}
@@ -329,12 +432,114 @@ def trend(tr, shifts: Sequence[str] = ("overall",), ax=None, group=None):
         what += " for " + " \u00b7 ".join(str(v) for v in unique[0])
     ax.set_title(f"{what}: mean position per {per}, with 95% interval", loc="left",
                  fontsize=12, fontweight="bold")
-    ax.legend(loc="best", frameon=False, fontsize=9)
+    ax.legend(handles=ax.get_legend_handles_labels()[0] + _trend_key(drew, periods, tr, per),
+              loc="best", frameon=False, fontsize=9)
     return ax
 
 
+def _trend_key(drew: dict, periods: pd.DataFrame, tr, per: str) -> list:
+    """Legend entries (not drawn on the axes) for the smoothed line, change points, gaps."""
+    from matplotlib.lines import Line2D
+
+    out = []
+    if drew["smooth"]:
+        window = periods.attrs.get("smooth") or getattr(tr, "smooth", None)
+        what = f"{window}-{per} window" if window else "rolling mean"
+        out.append(Line2D([], [], color="0.4", linewidth=3.2, alpha=0.55,
+                          label=f"smoothed ({what}, weighted by passages)"))
+    if drew["changepoint"]:
+        out.append(Line2D([], [], color="0.4", linestyle="--", linewidth=1.2,
+                          label="change point (level before \u2192 after)"))
+    if drew["gap"]:
+        k = periods.attrs.get("min_passages")
+        few = f"under {k} passages" if k else "too few passages"
+        out.append(Line2D([], [], linestyle="none",
+                          label=f"no line across missing {per}s ({few})"))
+    return out
+
+
+def _period_positions(rows: pd.DataFrame, freq) -> np.ndarray:
+    """Calendar position of each row's period (``period_index`` when there is one)."""
+    if "period_index" in rows.columns:
+        return rows["period_index"].to_numpy(dtype="int64")
+    if not freq or not len(rows):
+        return np.arange(len(rows))
+    ps = pd.to_datetime(rows["period"])
+    naive = ps.dt.tz_localize(None) if ps.dt.tz is not None else ps
+    try:
+        return pd.PeriodIndex(naive.dt.to_period(freq)).asi8
+    except (ValueError, TypeError):
+        return np.arange(len(rows))
+
+
+def _broken(x: pd.Series, index: np.ndarray, *values):
+    """``x`` and ``values`` with a NaN point halfway across every gap (``index`` jumps by
+    more than 1), so lines and bands drawn through them stop at the gap."""
+    arrays = [None if v is None else np.asarray(v, dtype=float) for v in values]
+    cut = np.flatnonzero(np.diff(index) > 1)
+    if not len(cut):
+        return x, arrays
+    stamps = list(x)
+    for j in reversed(cut):
+        stamps.insert(j + 1, stamps[j] + (stamps[j + 1] - stamps[j]) / 2)
+    arrays = [None if a is None else np.insert(a, cut + 1, np.nan) for a in arrays]
+    return pd.DatetimeIndex(stamps), arrays
+
+
+def _changepoint_tables(changepoints, periods: pd.DataFrame, by, freq, shifts) -> dict:
+    """``shift -> change-point frame`` from ``plot.trend``'s ``changepoints=`` argument."""
+    if changepoints is None or changepoints is False:
+        return {}
+    if changepoints is True:
+        from kmlang.analysis.changepoints import _changepoints
+
+        return {t: _changepoints(periods, by, freq, t, 3, None) for t in shifts}
+    if not isinstance(changepoints, pd.DataFrame):
+        raise TypeError("changepoints must be a DataFrame from kmlang.changepoints(), True or "
+                        f"None, got {type(changepoints).__name__}")
+    missing = [c for c in ("period", "level_before", "level_after") if c not in changepoints]
+    if missing:
+        raise ValueError(f"changepoints lacks column(s) {missing}; pass the output of "
+                         f"kmlang.changepoints()")
+    shift = changepoints.attrs.get("shift") or shifts[0]
+    return {shift: changepoints} if shift in shifts else {}
+
+
+def _draw_changepoints(ax, table: pd.DataFrame, by, g, rows: pd.DataFrame, x, color) -> bool:
+    """Dashed lines and "before -> after" labels for the change points of group ``g``."""
+    import matplotlib.dates as mdates
+
+    hit = table
+    for c, v in zip(by, g, strict=True):
+        if c in hit.columns:
+            hit = hit[(hit[c] == v).to_numpy()]
+    if not len(hit):
+        return False
+    stamps = list(x)
+    starts = [pd.Timestamp(v) for v in rows["period"]]
+    for _, cp in hit.iterrows():
+        when = pd.Timestamp(cp["period"])
+        at = next((j for j, s in enumerate(starts) if s == when), None)
+        if at is None:
+            where = when
+        elif at > 0:
+            where = stamps[at - 1] + (stamps[at] - stamps[at - 1]) / 2
+        else:
+            where = stamps[at]
+        xnum = mdates.date2num(pd.Timestamp(where).to_pydatetime())
+        ax.axvline(xnum, color=color, linestyle="--", linewidth=1.2, alpha=0.9, zorder=2.5,
+                   label="_nolegend_")
+        text = (f"{cp['level_before']:+.2f} \u2192 {cp['level_after']:+.2f}"
+                .replace("-", "\u2212"))
+        ax.text(xnum, 0.98, text, transform=ax.get_xaxis_transform(), rotation=90,
+                ha="right", va="top", fontsize=8, color=color)
+    return True
+
+
 def _slope_note(slopes, by, g, t, freq) -> str:
-    if slopes is None or f"{t}_slope" not in slopes.columns:
+    """``": changing toward 'we' (+0.06/year, 95% +0.02 to +0.10)"`` or
+    ``": no clear change (...)"`` (the rule is in :func:`kmlang.trend`)."""
+    if slopes is None or f"{t}_slope_per_year" not in slopes.columns:
         return ""
     if by:
         match = np.ones(len(slopes), dtype=bool)
@@ -343,23 +548,165 @@ def _slope_note(slopes, by, g, t, freq) -> str:
         hit = slopes[match]
     else:
         hit = slopes
-    if len(hit) != 1 or not np.isfinite(hit[f"{t}_slope"].iloc[0]):
+    if len(hit) != 1 or not np.isfinite(hit[f"{t}_slope_per_year"].iloc[0]):
         return ""
-    per = {"M": "month", "Q": "quarter", "W": "week", "D": "day", "Y": "year"}.get(freq, "period")
-    b, lo, hi = (hit[f"{t}_slope{s}"].iloc[0] for s in ("", "_lo", "_hi"))
-    if np.isfinite(lo) and np.isfinite(hi):
-        return f" ({b:+.3f}/{per}, 95% {lo:+.3f} to {hi:+.3f})"
-    return f" ({b:+.3f}/{per})"
+    from kmlang.analysis.trend import _num
+
+    b, lo, hi = (float(hit[f"{t}_slope_per_year{s}"].iloc[0]) for s in ("", "_lo", "_hi"))
+    sb, slo, shi = (v.replace("-", "\u2212") for v in _num(b, lo, hi))
+    rate = f"{sb}/year, 95% {slo} to {shi}" if np.isfinite(lo) and np.isfinite(hi) else \
+        f"{sb}/year"
+    if bool(hit[f"{t}_changing"].iloc[0]):
+        pole = "we" if float(hit[f"{t}_change"].iloc[0]) > 0 else "I"
+        return f": changing toward '{pole}' ({rate})"
+    return f": no clear change ({rate})"
 
 
 # ----------------------------------------------------------------------- heatmap
 
+#: Limits the heatmap's colour scale is fitted to: the first one not below the largest |value|.
+_VMAX_STEPS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+_CELL_PT = 9  # cell text and row labels, points
+_ROW_IN, _COL_IN = 0.34, 0.74  # inches per row and per column
+_CHAR_IN = 0.068  # inches per character of a 9-point row label (roughly)
+_HM_PERIOD = {"M": "month", "Q": "quarter", "W": "week", "D": "day", "Y": "year"}
 
-def heatmap(agg: pd.DataFrame, targets: Sequence[str] = TARGETS, ax=None, annotate: bool = True):
+
+def _fitted_vmax(values: np.ndarray) -> float:
+    """A round number just above the largest |value|: at least 0.05, at most 1."""
+    finite = np.abs(values[np.isfinite(values)])
+    top = float(finite.max()) if finite.size else 0.0
+    return next((s for s in _VMAX_STEPS if s >= top), 1.0)
+
+
+def _usable(frame: pd.DataFrame, targets) -> np.ndarray:
+    """Cells with an estimate: a finite value and, where the aggregate has ``t_se``, a finite
+    SE (NaN when fewer than two passages carry weight for the shift)."""
+    ok = np.isfinite(frame[list(targets)].to_numpy(dtype=float))
+    for j, t in enumerate(targets):
+        if f"{t}_se" in frame.columns:
+            ok[:, j] &= np.isfinite(frame[f"{t}_se"].to_numpy(dtype=float))
+    return ok
+
+
+def _descending(values: np.ndarray, order) -> list[int]:
+    """``order`` sorted by ``values`` (indexed by position), highest first, NaN last; stable."""
+    return sorted(order, key=lambda i: (not np.isfinite(values[i]),
+                                        -values[i] if np.isfinite(values[i]) else 0.0))
+
+
+def _row_units(agg: pd.DataFrame, cols: list[str], sort_by) -> list[list[int]]:
+    """Row positions in drawing order, as units kept together (one group's periods)."""
+    n = len(agg)
+    others = [c for c in cols if c != "period"]
+    if sort_by is not None:
+        if sort_by not in agg.columns:
+            raise KeyError(f"sort_by={sort_by!r} is not a column of the aggregate")
+        try:
+            key = agg[sort_by].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"sort_by={sort_by!r} is not a numeric column") from None
+    if "period" not in cols or not others:
+        if sort_by is None:
+            return [[i] for i in range(n)]
+        if "period" in cols:  # a time series: kept in time order
+            return [[i] for i in np.argsort(agg["period"].to_numpy(), kind="stable")]
+        return [[i] for i in _descending(key, range(n))]
+    keys = [tuple("\0missing" if _isna(v) else v for v in r)
+            for r in agg[others].itertuples(index=False, name=None)]
+    if sort_by is None:  # input order: runs of consecutive rows of one group
+        runs: list[list[int]] = []
+        for i, k in enumerate(keys):
+            if runs and keys[runs[-1][-1]] == k:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        return runs
+    blocks: dict[tuple, list[int]] = {}
+    for i, k in enumerate(keys):
+        blocks.setdefault(k, []).append(i)
+    times = agg["period"].to_numpy()
+    n_pass = agg["n_passages"].to_numpy(dtype=float)
+    units = [sorted(b, key=lambda i: times[i]) for b in blocks.values()]
+    means = np.full(len(units), np.nan)
+    for u, rows in enumerate(units):
+        ok = [i for i in rows if np.isfinite(key[i])]
+        if ok and n_pass[ok].sum() > 0:
+            means[u] = float(np.dot(n_pass[ok], key[ok]) / n_pass[ok].sum())
+    return [units[u] for u in _descending(means, range(len(units)))]
+
+
+def _split_rows(units: list[list[int]], max_rows) -> tuple[list[int], list[int]]:
+    """(rows drawn, rows summarised): whole units while they fit in ``max_rows``."""
+    flat = [i for u in units for i in u]
+    if max_rows is None or len(flat) <= max_rows:
+        return flat, []
+    shown: list[int] = []
+    for u in units:
+        if len(shown) + len(u) > max_rows:
+            break
+        shown += u
+    if not shown:  # the first group alone has more rows than max_rows
+        shown = units[0][:max_rows]
+    drawn = set(shown)
+    return shown, [i for i in flat if i not in drawn]
+
+
+def _summary_row(agg: pd.DataFrame, rest: list[int], targets, cols) -> tuple[np.ndarray, str]:
+    """The passage-weighted mean of the rows ``rest`` per target, and the row's label."""
+    sub = agg.iloc[rest]
+    n = sub["n_passages"].to_numpy(dtype=float)
+    ok = _usable(sub, targets)
+    w = np.where(ok, n[:, None], 0.0)
+    vals = np.where(ok, sub[list(targets)].to_numpy(dtype=float), 0.0)
+    tot = w.sum(axis=0)
+    mean = np.where(tot > 0, (w * vals).sum(axis=0) / np.where(tot > 0, tot, 1.0), np.nan)
+    others = [c for c in cols if c != "period"]
+    if others:
+        k = len({tuple("\0missing" if _isna(v) else v for v in r)
+                 for r in sub[others].itertuples(index=False, name=None)})
+        what = "group" if k == 1 else "groups"
+    else:
+        k = len(sub)
+        what = "period" if k == 1 else "periods"
+    return mean, f"+ {k:,} more {what} (n={int(n.sum()):,})"
+
+
+def _cell_text(v: float) -> str:
+    if round(v, 2) == 0:
+        return "0.00"
+    return f"{v:+.2f}".replace("-", "\u2212")
+
+
+def heatmap(agg: pd.DataFrame, targets: Sequence[str] = TARGETS, ax=None, annotate: bool = True,
+            *, sort_by: str | None = "overall", vmax: float | None = None,
+            max_rows: int | None = 25, names: bool = False,
+            pseudonym_key: str | bytes | None = None):
     """Groups (rows) by shifts (columns), coloured by mean position.
 
-    Diverging ``PuOr`` colours centred at 0, from -1 (individual, orange) to +1
-    (collective, purple); each cell shows its value.
+    Diverging ``PuOr`` colours centred at 0 (orange: individual, purple:
+    collective), on a scale fitted to the data: ``vmax`` is a round number
+    just above the largest |value| drawn (at least 0.05, at most 1), so a
+    community whose means all lie within +/-0.08 is drawn on +/-0.10, not on
+    +/-1; the colour bar's label states the scale. Each cell shows its value.
+    A cell without an estimate (NaN, or no standard error because fewer than
+    two passages carry weight for that shift) is hatched grey and left blank,
+    never drawn as 0.
+
+    Rows are sorted by ``sort_by``, highest (most collective) first, NaN last.
+    For an aggregate by group and period (``aggregate(..., by="author",
+    freq="M")``) a group's periods stay together in time order and the groups
+    are sorted by the passage-weighted mean of their periods' ``sort_by``; an
+    aggregate by period only stays in time order.
+
+    At most ``max_rows`` rows are drawn (whole groups with all their periods);
+    the groups left over are summarised in one final row, "+ N more groups
+    (n=...)", holding their *passage-weighted mean*: for each shift, the mean
+    of their rows' values weighted by ``n_passages`` (cells without an
+    estimate left out). That is a summary of the group means, not a
+    re-aggregation of the passages.
+
+    Names are pseudonymised unless ``names=True`` (see :func:`profile`).
 
     Parameters
     ----------
@@ -369,7 +716,19 @@ def heatmap(agg: pd.DataFrame, targets: Sequence[str] = TARGETS, ax=None, annota
         Columns, left to right.
     ax : matplotlib Axes, optional
     annotate : bool
-        Write each cell's value in it.
+        Write each cell's value in it (9 points).
+    sort_by : str or None
+        Column to sort the rows by (a target, e.g. ``"overall"``, or
+        ``"n_passages"``), descending; ``None`` keeps the aggregate's order.
+    vmax : float, optional
+        Colour-scale limit (the scale is -vmax .. +vmax); default: fitted to
+        the data as above. ``vmax=1`` gives the full scale.
+    max_rows : int or None
+        Rows drawn before the rest are summarised; ``None`` draws every row.
+    names : bool
+        Show names in the row labels instead of pseudonyms.
+    pseudonym_key : str or bytes, optional
+        Secret key of the pseudonyms (see :func:`profile`).
 
     Returns
     -------
@@ -379,18 +738,43 @@ def heatmap(agg: pd.DataFrame, targets: Sequence[str] = TARGETS, ax=None, annota
     if len(agg) == 0:
         raise ValueError("Nothing to plot: the aggregate has no rows (all groups under "
                          "min_passages?)")
-    _, labels = _row_keys_labels(agg)
-    if "n_passages" in agg.columns:
-        labels = [f"{lab} (n={int(n):,})" for lab, n in zip(labels, agg["n_passages"],
-                                                             strict=True)]
-    values = agg[list(targets)].to_numpy(dtype=float)
+    if max_rows is not None and (isinstance(max_rows, bool) or int(max_rows) < 1):
+        raise ValueError(f"max_rows must be a positive integer or None, got {max_rows!r}")
+    if vmax is not None and not (np.isfinite(vmax) and vmax > 0):
+        raise ValueError(f"vmax must be a positive number, got {vmax!r}")
+    freq = agg.attrs.get("freq")
+    agg = agg.reset_index(drop=True)
+    cols = _group_columns(agg)
+    shown, rest = _split_rows(_row_units(agg, cols, sort_by), max_rows)
+    _, all_labels = _row_keys_labels(agg, names, pseudonym_key)
+    counts = agg["n_passages"].to_numpy()
+    labels = [f"{all_labels[i]} (n={int(counts[i]):,})" for i in shown]
+    values = agg.iloc[shown][list(targets)].to_numpy(dtype=float)
+    usable = _usable(agg.iloc[shown], targets)
+    if rest:
+        mean, label = _summary_row(agg, rest, targets, cols)
+        values = np.vstack([values, mean])
+        usable = np.vstack([usable, np.isfinite(mean)])
+        labels.append(label)
+    fitted = vmax is None
+    vmax = _fitted_vmax(values[usable]) if fitted else float(vmax)
     n_r, n_c = values.shape
-    ax, own = _new_axes(ax, (max(7.0, 0.75 * n_c + 3.5), max(3.2, 0.38 * n_r + 2.4)))
-    image = ax.imshow(values, cmap=_CMAP, vmin=-1, vmax=1, aspect="auto",
-                      interpolation="nearest")
+
+    longest = max(map(len, labels))
+    ax, own = _new_axes(ax, (min(24.0, max(7.5, _COL_IN * n_c + _CHAR_IN * longest + 2.2)),
+                             max(4.8, _ROW_IN * n_r + 3.0)))
+    plt = _pyplot()
+    cmap = plt.get_cmap(_CMAP).with_extremes(bad="0.93")
+    image = ax.imshow(np.ma.masked_array(values, ~usable), cmap=cmap, vmin=-vmax, vmax=vmax,
+                      aspect="auto", interpolation="nearest")
+    from matplotlib.patches import Rectangle
+
+    for i, j in zip(*np.nonzero(~usable), strict=True):
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="none", edgecolor="0.62",
+                               hatch="////", linewidth=0, zorder=2))
     ax.set_xticks(np.arange(n_c), [shift_label(t) for t in targets], rotation=40, ha="right",
-                  rotation_mode="anchor", fontsize=9)
-    ax.set_yticks(np.arange(n_r), labels, fontsize=9)
+                  rotation_mode="anchor", fontsize=_CELL_PT)
+    ax.set_yticks(np.arange(n_r), labels, fontsize=_CELL_PT)
     ax.tick_params(length=0)
     ax.set_xticks(np.arange(n_c + 1) - 0.5, minor=True)
     ax.set_yticks(np.arange(n_r + 1) - 0.5, minor=True)
@@ -400,18 +784,53 @@ def heatmap(agg: pd.DataFrame, targets: Sequence[str] = TARGETS, ax=None, annota
         side.set_visible(False)
     if "overall" in targets and list(targets)[-1] == "overall" and n_c > 1:
         ax.axvline(n_c - 1.5, color="white", linewidth=4)
-    if annotate and n_r * n_c <= 600:
-        size = 8 if n_r * n_c <= 200 else 6.5
+    if "period" in cols and len(cols) > 1:  # a gap between groups' blocks of periods
+        others = [c for c in cols if c != "period"]
+        block = [tuple(map(str, r)) for r in agg.iloc[shown][others].itertuples(index=False)]
+        for i in range(1, len(block)):
+            if block[i] != block[i - 1]:
+                ax.axhline(i - 0.5, color="white", linewidth=4)
+    if rest:
+        ax.axhline(n_r - 1.5, color="white", linewidth=5)
+        ax.get_yticklabels()[-1].set_fontstyle("italic")
+    if annotate:
         for i in range(n_r):
             for j in range(n_c):
-                v = values[i, j]
-                text = "\u2013" if not np.isfinite(v) else f"{v:+.2f}".replace("-", "\u2212")
-                dark = np.isfinite(v) and abs(v) > 0.55
-                ax.text(j, i, text, ha="center", va="center", fontsize=size,
-                        color="white" if dark else "0.1")
-    cbar = ax.figure.colorbar(image, ax=ax, shrink=0.9 if n_r > 4 else 1.0, pad=0.02)
-    cbar.set_label("individual \u2194 collective", fontsize=9)
-    cbar.set_ticks([-1, -0.5, 0, 0.5, 1], labels=["\u22121", "\u22120.5", "0", "+0.5", "+1"])
-    by = ", ".join(_group_columns(agg)) or "community"
-    ax.set_title(f"Mean position by {by} and shift", loc="left", fontsize=12, fontweight="bold")
+                if usable[i, j]:
+                    v = values[i, j]
+                    ax.text(j, i, _cell_text(v), ha="center", va="center", fontsize=_CELL_PT,
+                            color="white" if abs(v) > 0.62 * vmax else "0.1", zorder=3)
+    cbar = ax.figure.colorbar(image, ax=ax, shrink=0.9 if n_r > 6 else 1.0, pad=0.02,
+                              aspect=max(12, min(30, 3 * n_r)))
+    how = "fitted to the data" if fitted else "set by vmax"
+    cbar.set_label(f"mean position (colour scale \u00b1{vmax:.2f},\n{how})\n"
+                   "\u2190 individual \u00b7 collective \u2192", fontsize=_CELL_PT)
+    ticks = [-vmax, -vmax / 2, 0.0, vmax / 2, vmax]
+    cbar.set_ticks(ticks, labels=["0" if t == 0 else f"{t:+.3f}".rstrip("0").rstrip(".")
+                                  .replace("-", "\u2212") for t in ticks])
+    cbar.ax.tick_params(labelsize=_CELL_PT)
+
+    by = " \u00d7 ".join(_HM_PERIOD.get(freq, "period") if c == "period" else c for c in cols)
+    ax.set_title(f"Mean position by {by or 'community'} and shift", loc="left", fontsize=12,
+                 fontweight="bold")
+    notes = []
+    if sort_by is not None and len(shown) > 1:
+        if "period" in cols and len(cols) == 1:
+            notes.append("rows in time order")
+        elif "period" in cols:
+            per = _HM_PERIOD.get(freq, "period")
+            notes.append(f"groups sorted by {sort_by} (passage-weighted over their {per}s), "
+                         "highest first; periods in time order")
+        else:
+            notes.append(f"rows sorted by {sort_by}, highest (most collective) first")
+    if rest:
+        notes.append("last row: the passage-weighted mean of the rest")
+    if (~usable).any():
+        notes.append("hatched: no estimate")
+    if not names and all_labels != _row_keys_labels(agg, True)[1]:
+        notes.append("names are pseudonyms")
+    if notes:
+        text = "; ".join(notes)
+        ax.set_xlabel("\n".join(textwrap.wrap(text[0].upper() + text[1:] + ".", 110)),
+                      fontsize=_CELL_PT, color="0.3", loc="left")
     return ax

@@ -30,21 +30,29 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import html
 import io
 import json
 import math
 import os
-import re
-import secrets
-import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from kmlang.analysis.pseudonym import (  # noqa: F401 - PSEUDONYM_KEY_ENV re-exported
+    PSEUDONYM_KEY_ENV,
+    _clean_label,
+    _key_bytes,
+    _missing,
+    _Pseudonymiser,
+    _visible_text,
+    pseudonym,
+)
+from kmlang.analysis.report_shares import headline_targets, length_section, shares_section
+from kmlang.model.reliability import HEADLINE_MIN_PASSAGES, HEADLINE_MIN_WEIGHT, grades
 from kmlang.shifts import SHIFT_IDS, SHIFTS, TARGETS, get_shift
 
 __all__ = ["build_report", "report_file", "pseudonym", "read_scores", "is_score_frame"]
@@ -66,137 +74,6 @@ _STATUS_TEXT = {
 
 
 # ------------------------------------------------------------------------ helpers
-
-
-#: Environment variable read by ``kmlang report`` for the pseudonym key.
-PSEUDONYM_KEY_ENV = "KMLANG_PSEUDONYM_KEY"
-_MIN_KEY_BYTES = 16
-_PSEUDONYM_HEX = 16  # 64 bits
-_PROCESS_KEY = secrets.token_bytes(32)  # pseudonym(name) without a key: stable in this process only
-
-
-def _key_bytes(key) -> bytes:
-    """``key`` as bytes; ``None`` becomes a fresh random 256-bit key."""
-    if key is None:
-        return secrets.token_bytes(32)
-    if isinstance(key, str):
-        key = key.encode("utf-8")
-    if not isinstance(key, (bytes, bytearray)):
-        raise TypeError(f"pseudonym_key must be str or bytes, got {type(key).__name__}")
-    if len(key) < _MIN_KEY_BYTES:
-        raise ValueError(f"pseudonym_key must be at least {_MIN_KEY_BYTES} bytes long (a short "
-                         "key can be guessed, and with it every name); make one with: python -c "
-                         "\"import secrets; print(secrets.token_hex(32))\"")
-    return bytes(key)
-
-
-def _missing(value) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def pseudonym(name, key: str | bytes | None = None) -> str | None:
-    """``"author-"`` + 16 hex digits of the HMAC-SHA256 of ``name`` under ``key``.
-
-    ``None``/NaN stays ``None``. Without ``key`` a random key made once per
-    Python process is used: stable within the process, different in the next.
-    :func:`build_report` uses a fresh key per report unless given one.
-    """
-    if _missing(name):
-        return None
-    k = _PROCESS_KEY if key is None else _key_bytes(key)
-    return "author-" + hmac.new(k, str(name).encode("utf-8"), hashlib.sha256).hexdigest()[
-        :_PSEUDONYM_HEX]
-
-
-def _visible_text(value) -> str:
-    """``value`` as text without invisible formatting characters (Unicode Cf: bidirectional
-    overrides, embeddings and isolates U+202A-202E and U+2066-2069, marks U+200E/200F and
-    U+061C, zero-width characters, BOM...); control characters become spaces."""
-    out = []
-    for ch in str(value):
-        cat = unicodedata.category(ch)
-        if cat == "Cf":
-            continue
-        out.append(" " if cat == "Cc" else ch)
-    return "".join(out)
-
-
-def _clean_label(value):
-    if not isinstance(value, str):
-        return value
-    text = _visible_text(value)
-    return value if text == str(value) else text
-
-
-_WORD = re.compile(r"[^\W_]+")
-_MAX_NAME_WORDS = 12
-#: MediaWiki pages named after a user: ``User:Name``, ``User talk:Name/Archive``...
-_USER_PAGE = re.compile(
-    r"^(?P<ns>\s*(?:user|user[ _]talk|benutzer(?:in)?|benutzer(?:in)?[ _]diskussion|utilisateur"
-    r"|utilisatrice|discussion[ _]utilisat(?:eur|rice)|usuario|usuaria|usuario[ _]discusi\u00f3n"
-    r"|usu\u00e1rio\(?a?\)?|utente|discussioni[ _]utente|gebruiker|overleg[ _]gebruiker"
-    r"|special:contributions|special:contribs|special:emailuser)\s*[:/]\s*)"
-    r"(?P<name>[^/#]+?)(?P<rest>\s*(?:[/#].*)?)$", re.IGNORECASE | re.DOTALL)
-
-
-class _Pseudonymiser:
-    """Keyed pseudonyms for one report: authors, and labels (doc ids, titles) naming them."""
-
-    def __init__(self, key, authors):
-        self.key = _key_bytes(key)
-        self._cache: dict = {}
-        self._names: dict[tuple[str, ...], str] = {}
-        for name in authors:
-            if _missing(name):
-                continue
-            words = tuple(w.casefold() for w in _WORD.findall(_visible_text(name)))
-            if words and len(words) <= _MAX_NAME_WORDS:
-                self._names.setdefault(words, str(name))
-        self._longest = max(map(len, self._names), default=0)
-
-    def author(self, name):
-        return pseudonym(name, self.key)
-
-    def _replace_names(self, text: str) -> str:
-        if not self._longest:
-            return text
-        words = list(_WORD.finditer(text))
-        folded = [m.group(0).casefold() for m in words]
-        out, pos, i = [], 0, 0
-        while i < len(words):
-            for n in range(min(self._longest, len(words) - i), 0, -1):
-                name = self._names.get(tuple(folded[i:i + n]))
-                if name is not None:
-                    out.append(text[pos:words[i].start()])
-                    out.append(self.author(name))
-                    pos = words[i + n - 1].end()
-                    i += n
-                    break
-            else:
-                i += 1
-        out.append(text[pos:])
-        return "".join(out)
-
-    def label(self, value):
-        """A doc id or title with every user name in it replaced by its pseudonym."""
-        if not isinstance(value, str):  # numbers, timestamps: no name in them
-            return value
-        if value in self._cache:
-            return self._cache[value]
-        text = _visible_text(value)
-        m = _USER_PAGE.match(text)
-        if m:
-            user = " ".join(m.group("name").replace("_", " ").split())
-            words = tuple(w.casefold() for w in _WORD.findall(user))
-            known = self._names.get(words)
-            text = (m.group("ns") + self.author(known if known is not None else user)
-                    + self._replace_names(m.group("rest")))
-        else:
-            text = self._replace_names(text)
-        if text == str(value):
-            text = value  # unchanged: keep its type (e.g. numeric ids)
-        self._cache[value] = text
-        return text
 
 
 def is_score_frame(frame: pd.DataFrame, targets=TARGETS) -> bool:
@@ -377,19 +254,36 @@ def _summary(scores: pd.DataFrame, card: Mapping, names: bool) -> str:
     return f'<table class="facts">{body}</table>'
 
 
-def _profile_section(scores: pd.DataFrame) -> str:
+def _labelled_support(scores: pd.DataFrame, t: str, by: str | None = None):
+    """Passages labelled with a pole of ``t`` and the sum of their relevances (per ``by`` group)."""
+    lab = pd.to_numeric(scores[f"{t}_label"], errors="coerce").fillna(0).to_numpy() != 0
+    rel = pd.to_numeric(scores[f"{t}_relevance"], errors="coerce").fillna(0).to_numpy()
+    if by is None:
+        return int(lab.sum()), float(rel[lab].sum())
+    frame = pd.DataFrame({"g": scores[by].to_numpy(), "n": lab.astype(int), "w": rel * lab})
+    sums = frame.groupby("g", dropna=False, sort=False)[["n", "w"]].sum()
+    return sums["n"], sums["w"]
+
+
+def _profile_section(scores: pd.DataFrame, card: Mapping | None = None) -> str:
     from kmlang.analysis import plot
     from kmlang.analysis.aggregation import aggregate
 
-    community = aggregate(scores, by=None, min_passages=1)
+    community = aggregate(scores, by=None, min_passages=1, shares=False)
     if community.empty:
         return _note("No passage was scored as English text, so there is no profile.")
     fig, ax = _figure((10, 0.7 * len(TARGETS) + 1.8))
-    plot.profile(community, ax=ax, title="Community profile: all passages "
+    plot.profile(community, ax=ax, grades=grades(card), title="Community profile: all passages "
                  f"(n={int(community['n_passages'].iloc[0]):,})")
     row = community.iloc[0]
-    lean = sorted(SHIFT_IDS, key=lambda t: -abs(float(row[t])))[:3]
-    words = ", ".join(f"{_esc(t)} ({_fmt(row[t])})" for t in lean)
+    usable = set(headline_targets(card))
+    enough = [t for t in SHIFT_IDS if t in usable and _headline_ok(*_labelled_support(scores, t))]
+    lean = sorted(enough, key=lambda t: -abs(float(row[t])))[:3]
+    words = (", ".join(f"{_esc(t)} ({_fmt(row[t])})" for t in lean) if lean else
+             "not stated: no shift graded at least indicative has enough passages labelled with "
+             "one of its poles")
+    words += (f" (only shifts graded at least indicative, with at least {HEADLINE_MIN_PASSAGES} "
+              f"passages labelled with a pole whose relevances add up to {HEADLINE_MIN_WEIGHT:g})")
     return (_img(_png(fig), "Community profile across the eleven shifts and overall")
             + "<p>Each dot is where the community's passages sit on one shift, from \u22121 (the "
               "individual pole, \u201cI know\u201d) to +1 (the collective pole, \u201cwe know\u201d): "
@@ -397,48 +291,99 @@ def _profile_section(scores: pd.DataFrame) -> str:
               "it speaks to that shift (its relevance: how likely it takes any stance on the "
               "shift at all), so the many passages that say nothing about a shift barely move "
               "it. The bar is the 95% interval of that average over the passages (it does not "
-              f"include the model's own errors). Overall: <strong>{_fmt(row['overall'])}</strong>. "
+              f"include the model's own errors). Each shift's name carries its grade (see the "
+              f"shares above); weak shifts are drawn in grey and shifts not measured are left "
+              f"empty. Overall: <strong>{_fmt(row['overall'])}</strong>. "
               f"Furthest from neutral: {words}.</p>")
+
+
+def _headline_ok(n_labelled, weight) -> bool:
+    from kmlang.model.reliability import usable_for_headline
+
+    return usable_for_headline(n_labelled, weight)
 
 
 def _trend_section(scores: pd.DataFrame, freq: str, min_passages: int) -> str:
     from kmlang.analysis import plot
-    from kmlang.analysis.aggregation import trend
+    from kmlang.analysis.changepoints import changepoints
+    from kmlang.analysis.trend import describe_trend, trend
 
     if "timestamp" not in scores.columns or _parse_utc(scores["timestamp"]).notna().sum() == 0:
         return _note("The passages have no timestamps, so there is no trend.")
     frame = scores.assign(timestamp=_parse_utc(scores["timestamp"]))
-    tr = trend(frame, by=None, freq=freq, min_passages=min_passages)
+    tr = trend(frame, by=None, freq=freq, min_passages=min_passages, targets=("overall",))
     if len(tr.periods) < 2:
         return _note(f"Fewer than two periods have at least {min_passages} passages, so there is "
                      f"no trend to draw.")
+    cps = changepoints(tr, shift="overall")
     fig, ax = _figure((9, 4.6))
-    plot.trend(tr, shifts=("overall",), ax=ax)
-    s = tr.slopes.iloc[0]
+    plot.trend(tr, shifts=("overall",), ax=ax, changepoints=cps)
     per = _PERIOD.get(tr.freq, "period")
-    text = (f"<p>{len(tr.periods)} periods with at least {min_passages} passages. Change of the "
-            f"overall position: <strong>{_fmt(s['overall_slope'], '+.3f')} per {per}</strong> "
-            f"(95% interval {_fmt(s['overall_slope_lo'], '+.3f')} to "
-            f"{_fmt(s['overall_slope_hi'], '+.3f')}). An interval that includes 0 is no "
-            f"evidence of change.</p>")
+    verdict = describe_trend(tr.slopes.iloc[0], "overall", freq=tr.freq,
+                             min_change=tr.min_change)
+    left_out = int(tr.periods.attrs.get("dropped_groups", 0))
+    fit = (cps.attrs.get("fits") or [{}])[0]
+    k, pen = int(fit.get("n_periods", len(tr.periods))), float(fit.get("penalty", math.nan))
+    if len(cps):
+        moves = "Change points: " + "; ".join(_esc(d) for d in cps["description"]) + "."
+    elif k < 6:
+        moves = f"Too few {per}s to look for a change point (it takes at least 6)."
+    else:
+        moves = "No change point: no step to a new level stands out from the noise."
+    text = (f"<p>The points are the mean overall position per {per}: {len(tr.periods)} {per}s "
+            f"with at least {min_passages} passages"
+            f"{f' ({left_out} with fewer left out)' if left_out else ''}. Verdict: "
+            f"<strong>{_esc(verdict)}</strong>. {moves}</p>"
+            f'<p class="note">The rule: {per}s with fewer than {min_passages} passages are left '
+            f"out and no line is drawn across them; the thick line is a {tr.smooth}-{per} "
+            f"rolling mean weighted by passages. \u201cChanging\u201d needs the 95% interval of "
+            f"the slope to exclude 0 <em>and</em> a fitted change over the whole span of at "
+            f"least {tr.min_change:.2f} on the \u22121..+1 scale. Change points (dashed lines) "
+            f"are levels of at least 3 {per}s found by PELT, with a penalty of 3\u00b7ln(k) = "
+            f"{pen:.1f} for k = {k} {per}s in noise units (modified BIC).</p>")
     return _img(_png(fig), "Trend of the overall position per period") + text
 
 
-def _ends_section(scores: pd.DataFrame, by: str, min_passages: int, names: bool) -> str:
+def _ends_section(scores: pd.DataFrame, by: str, min_passages: int, names: bool,
+                  card: Mapping | None = None, model=None) -> str:
     from kmlang.analysis.aggregation import aggregate
 
     if by not in scores.columns:
         return _note(f"The passages have no {_esc(by)} column, so there are no groups to "
                      "compare.")
-    agg = aggregate(scores, by=by, min_passages=min_passages)
+    if "overall" not in headline_targets(card):
+        return _note("The overall stance is not graded at least indicative for this model, so "
+                     "groups are not ranked on it.")
+    import warnings
+
+    with warnings.catch_warnings():  # the shares section has said it once already
+        warnings.simplefilter("ignore", UserWarning)
+        agg = aggregate(scores, by=by, min_passages=min_passages, model=model)
     dropped = int(agg.attrs.get("dropped_groups", 0))
+    n_reported = len(agg)
+    n_lab, weight = _labelled_support(scores, "overall", by)
+    ok = [_headline_ok(n_lab.get(g, 0), weight.get(g, 0.0)) for g in agg[by]]
+    thin = int(len(agg) - sum(ok))
+    agg = agg[ok].reset_index(drop=True)
+    rule = (f" Only {_esc(by)} groups with at least {HEADLINE_MIN_PASSAGES} passages labelled "
+            f"with an overall pole (relevance adding up to {HEADLINE_MIN_WEIGHT:g}) are ranked; "
+            f"{thin:,} with fewer are not.")
     if len(agg) < 2:
         return _note(f"Fewer than two {_esc(by)} groups have at least {min_passages} passages "
-                     f"({dropped} smaller groups left out), so there are no ends to compare.")
+                     f"and enough labelled passages ({dropped} smaller groups left out).{rule} "
+                     "So there are no ends to compare.")
     k = min(5, len(agg) // 2)
     order = agg.sort_values(["overall", by], ascending=[False, True], kind="mergesort")
     order = order.reset_index(drop=True)
     n = len(order)
+    has_share = "share_overall_pos" in order.columns
+
+    def share(r) -> str:
+        if not has_share or not np.isfinite(r["share_overall_pos"]):
+            return "<td class=\"num\">\u2013</td>" if has_share else ""
+        return (f"<td class=\"num\">{100 * r['share_overall_pos']:.0f}% "
+                f"<span class=\"ci\">[{100 * r['share_overall_pos_lo']:.0f}, "
+                f"{100 * r['share_overall_pos_hi']:.0f}]</span></td>")
 
     def rows(frame, start):
         out = []
@@ -450,25 +395,30 @@ def _ends_section(scores: pd.DataFrame, by: str, min_passages: int, names: bool)
                 f"<td class=\"num\"><strong>{_fmt(r['overall'])}</strong></td>"
                 f"<td class=\"num\">{_fmt(r['overall_lo'])} to {_fmt(r['overall_hi'])}</td>"
                 f"<td class=\"num\">{_fmt(r['overall_raw'])}</td>"
-                f"<td class=\"num\">{_fmt(100 * r['overall_expressed'], '.0f')}%</td></tr>")
+                f"<td class=\"num\">{_fmt(100 * r['overall_expressed'], '.0f')}%</td>{share(r)}</tr>")
         return "".join(out)
 
     who = "authors" if by == "author" else f"{_esc(by)} groups"
     head = ("<tr><th class=\"num\">rank</th><th>" + _esc(by) + "</th>"
             "<th class=\"num\">passages</th><th class=\"num\">overall</th>"
             "<th class=\"num\">95% interval</th><th class=\"num\">unshrunk mean</th>"
-            "<th class=\"num\">overall label not neutral</th></tr>")
+            "<th class=\"num\">overall label not neutral</th>"
+            + ("<th class=\"num\">share leaning to \u201cwe know\u201d (corrected)</th>" if has_share
+               else "") + "</tr>")
+    span = 8 if has_share else 7
     table = (f'<div class="scroll"><table class="data"><thead>{head}</thead><tbody>'
-             f'<tr class="band"><td colspan="7">Highest overall (furthest toward '
+             f'<tr class="band"><td colspan="{span}">Highest overall (furthest toward '
              f"\u201cwe know\u201d)</td></tr>{rows(order.head(k), 1)}"
-             f'<tr class="band"><td colspan="7">Lowest overall (furthest toward '
+             f'<tr class="band"><td colspan="{span}">Lowest overall (furthest toward '
              f"\u201cI know\u201d)</td></tr>{rows(order.tail(k), n - k + 1)}</tbody></table></div>")
     pseud = "" if names or by != "author" else " Names are pseudonyms."
     return (f"<p>The {k} {who} with the highest and the {k} with the lowest <em>overall</em> "
             f"position, after shrinkage toward the community mean (ranked from most collective "
             f"to most individual; the lowest can still sit on the collective side of 0). "
-            f"{n:,} {who} have at least {min_passages} passages; {dropped:,} with fewer are "
-            f"left out.{pseud}</p>" + table)
+            f"{n_reported:,} {who} have at least {min_passages} passages; {dropped:,} with fewer "
+            f"are left out.{rule}{pseud} The last column is the share of the group\u2019s "
+            f"passages that lean to \u201cwe know\u201d, corrected for the model\u2019s error "
+            f"(see the shares above), with its 95% interval.</p>" + table)
 
 
 def _passage_card(row: pd.Series, target: str, pole: str) -> str:
@@ -720,7 +670,7 @@ CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src
        + "'; base-uri 'none'; form-action 'none'")
 
 
-def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: bool = False,
+def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: bool = False, model=None,
                  by: str = "author", freq: str = "M", min_passages: int = 5,
                  top_n: int = 3, pseudonym_key: str | bytes | None = None) -> str:
     """The HTML report of a score frame, as a string.
@@ -736,6 +686,9 @@ def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: b
         its name, versions, ``metrics`` and ``baselines_dev`` are shown.
     title : str
         Heading of the page.
+    model : ShiftClassifier, model directory or None
+        The model that scored ``scores``: its error rates correct the shares
+        (default: the packaged model).
     names : bool
         Show author names; by default they are pseudonymised (:func:`pseudonym`),
         and so are the user names in document ids, titles and the ``by`` column.
@@ -783,10 +736,12 @@ def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: b
 
     sections = [
         ("scored", "What was scored", _how_to_read(card) + _summary(frame, card, names)),
-        ("profile", "Community profile", _profile_section(frame)),
+        ("shares", "How many passages take each stance", shares_section(frame, card, model)),
+        ("profile", "Community profile", _profile_section(frame, card)),
         ("trend", "Trend", _trend_section(frame, freq, min_passages)),
-        ("ends", "Groups at each end", _ends_section(frame, by, min_passages, names)),
+        ("ends", "Groups at each end", _ends_section(frame, by, min_passages, names, card, model)),
         ("poles", "Passages furthest toward each pole", _poles_section(frame, top_n)),
+        ("length", "Length check", length_section(frame, card)),
         ("methods", "Methods", _methods(names, min_passages, by, stable)),
         ("accuracy", "Accuracy of the model", _accuracy(card)),
     ]
@@ -845,6 +800,7 @@ def report_file(input: str | os.PathLike, output: str | os.PathLike, format: str
     source = Path(input)
     if format is None and not columns and _looks_like_scores_file(source):
         scores = read_scores(source)
+        clf = resolve_model(model)
         if model is None or isinstance(model, (str, os.PathLike)):
             try:
                 card = read_card(model)
@@ -861,7 +817,7 @@ def report_file(input: str | os.PathLike, output: str | os.PathLike, format: str
         scores = score(frame, model=clf)
         card = dict(getattr(clf, "card_", {}) or {})
     page = build_report(scores, model_card=card, title=title or f"kmlang report: {source.name}",
-                        names=names, by=by, freq=freq, min_passages=min_passages,
+                        names=names, model=clf, by=by, freq=freq, min_passages=min_passages,
                         pseudonym_key=pseudonym_key)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)

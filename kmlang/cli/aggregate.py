@@ -21,12 +21,15 @@ class Interval(StrEnum):
 
 def aggregate_file(scores: Path, output: Path, *, by: list[str] | None, freq: str | None,
                    min_passages: int = 5, shrink: bool = True, interval: str = "se",
-                   timestamp: str = "timestamp", csv_escape: bool = True):
+                   timestamp: str = "timestamp", csv_escape: bool = True, shares: bool = True,
+                   model: Path | None = None):
     """Read a scores file, aggregate it, write the table (format from the suffix); return it.
 
     ``csv_escape``: in a CSV table, text cells starting with =, +, -, @, tab or CR get a leading
     ``'`` so that spreadsheets do not run them as formulas (see
-    :func:`kmlang.io.stream.escape_csv_cells`)."""
+    :func:`kmlang.io.stream.escape_csv_cells`). ``shares``: add the share of passages per
+    pole, corrected with the error rates of ``model`` (default: the packaged model), which
+    should be the model that scored the file."""
     from kmlang.analysis.aggregation import aggregate
     from kmlang.analysis.report import read_scores
     from kmlang.errors import ReaderError
@@ -40,7 +43,7 @@ def aggregate_file(scores: Path, output: Path, *, by: list[str] | None, freq: st
             raise
         raise ReaderError(f"{scores} is not a readable scores file ({e})") from e
     table = aggregate(frame, by=by or None, freq=freq, min_passages=min_passages, shrink=shrink,
-                      interval=interval, timestamp=timestamp)
+                      interval=interval, timestamp=timestamp, shares=shares, model=model)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     write_frame(table, Path(output), fmt, csv_escape=csv_escape)
     return table
@@ -66,17 +69,23 @@ def aggregate_cli(
         "--shrink/--no-shrink", help="Shrink group means toward the community mean.")] = True,
     interval: Annotated[Interval, typer.Option(
         "--interval", help="Interval: 'se' (standard error) or 'bootstrap'.")] = Interval.se,
+    shares: Annotated[bool, typer.Option(
+        "--shares/--no-shares", help="Add the share of passages at each pole, corrected for the "
+        "model's error, with 95% intervals.")] = True,
+    model: Annotated[Path | None, typer.Option(
+        "--model", metavar="DIR", help="The model that scored the file, whose error rates "
+        "correct the shares (default: the packaged model).")] = None,
     no_csv_escape: Annotated[bool, typer.Option(
         "--no-csv-escape", help="CSV output: write cells starting with =, +, -, @, tab or CR as "
         "they are (by default they get a leading ' so that spreadsheets do not run them as "
         "formulas).")] = False,
 ) -> None:
-    """Relevance-weighted mean positions per group (default: by author), with 95% intervals."""
+    """Mean positions and corrected shares per group (default: by author), with 95% intervals."""
     require_parquet(scores, output)
     cols = [b for b in (by or ["author"]) if b.lower() != "none"]
     table = aggregate_file(scores, output, by=cols, freq=freq, min_passages=min_passages,
                            shrink=shrink, interval=interval.value, timestamp=timestamp,
-                           csv_escape=not no_csv_escape)
+                           csv_escape=not no_csv_escape, shares=shares, model=model)
     dropped = table.attrs.get("dropped_groups", 0)
     typer.echo(f"Wrote {len(table)} groups to {output} ({dropped} groups under {min_passages} "
                "passages left out).", err=True)

@@ -116,6 +116,15 @@ def _require_corpora(data: Path) -> None:
             "on the authored passages and your own files anyway.")
 
 
+def _error_sample_rows(te: pd.DataFrame) -> pd.DataFrame:
+    """Test rows for the error sample: real passages with text, drawn at random."""
+    if not len(te):
+        return te
+    draw = te["draw"] if "draw" in te.columns else pd.Series([None] * len(te), index=te.index)
+    keep = (te["kind"] == "real") & te["text"].notna() & (draw.isna() | (draw == "random"))
+    return te[keep].reset_index(drop=True)
+
+
 def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipped: bool = True, seed: int = 0,
           nlp: str | None = None, dev: str | Path | None = None, params: dict | None = None,
           baselines: bool = True, authored_only: bool = False,
@@ -163,6 +172,12 @@ def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipp
     sw = tr["kind"].map(kind_weights).fillna(1.0).to_numpy(dtype=float)
     model.fit(tr["text"].tolist(), tr, sample_weight=None if (sw == 1.0).all() else sw,
               tune_mask=real if real.any() else None)
+    # the error sample that corrects shares: held-out real passages drawn at random (or
+    # labelled without a stated draw, e.g. a user's own files), never those chosen
+    # because the model found them likely
+    err = _error_sample_rows(te)
+    if len(err):
+        model.fit_error_sample(err["text"].tolist(), err)
     fit_seconds = time.time() - t0
     card = {
         "name": "kmlang-default",
@@ -176,6 +191,12 @@ def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipp
         "seed": seed,
         "fit_seconds": round(fit_seconds, 1),
         "thresholds": {t: list(v) for t, v in model.thresholds_.items()},
+        "error_sample": {
+            "n": int(len(err)),
+            "source": "held-out real test passages drawn at random (the error rates that correct shares)",
+            "gold_per_pole": {f"{t}{'+1' if p == 1 else '-1'}": int((err[t] == p).sum())
+                              for t in model.targets_ for p in (1, -1) if len(err) and (err[t] == p).any()},
+        },
         "metrics": {}, "metrics_macro_f1": {}, "gold_labels": {},
         "metric": "pole-F1 per target (" + POLE_RULE + "); '–' where a set holds no pole >= 5 times",
         "metric_macro_f1": "three-class macro-F1 (scikit-learn default: over the classes present in truth or "

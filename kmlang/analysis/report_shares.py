@@ -1,0 +1,188 @@
+"""The report's lead (shares of passages per stance, with grades) and its length check.
+
+Kept apart from :mod:`kmlang.analysis.report`, which assembles the page: these
+sections need the model (for the error rates that correct the shares) and the
+model card (for the grades of :mod:`kmlang.model.reliability`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from kmlang.model.reliability import RULE, Grade, grades
+from kmlang.shifts import SHIFT_IDS, TARGETS, get_shift
+
+__all__ = ["shares_section", "length_section", "share_sentence", "headline_targets",
+           "LENGTH_WARN_RHO"]
+
+#: |Spearman rho| of position and passage length from which the report warns
+LENGTH_WARN_RHO = 0.25
+_ORDER = ("overall",) + SHIFT_IDS
+
+
+def _esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _pct(v) -> str:
+    if v is None or not np.isfinite(v):
+        return "\u2013"
+    p = 100 * v
+    return f"{p:.1f}" if 0 < p < 1 else f"{p:.0f}"
+
+
+def share_sentence(row: Mapping, target: str, pole: str) -> str | None:
+    """"about 17% [13, 21] of passages admit not knowing", or ``None`` without an estimate."""
+    est = row.get(f"share_{target}_{pole}")
+    if est is None or not np.isfinite(est):
+        return None
+    s = get_shift(target)
+    act = s.collective_act if pole == "pos" else s.individual_act
+    lo, hi = row.get(f"share_{target}_{pole}_lo"), row.get(f"share_{target}_{pole}_hi")
+    return f"about {_pct(est)}% [{_pct(lo)}, {_pct(hi)}] of passages {act}"
+
+
+def headline_targets(card: Mapping | None) -> list[str]:
+    """Targets graded at least indicative: the only ones a headline may use."""
+    return [t for t, g in grades(card).items() if g.usable]
+
+
+def _grade_badge(g: Grade) -> str:
+    return (f'<span class="grade g-{g.grade.replace(" ", "-")}" title="{_esc(g.reason)}">'
+            f"{_esc(g.grade)}</span>")
+
+
+def shares_section(scores: pd.DataFrame, card: Mapping | None, model=None) -> str:
+    """Share of passages expressing each pole, corrected for the model's error, with grades."""
+    from kmlang.analysis.aggregation import aggregate
+
+    community = aggregate(scores, by=None, min_passages=1, model=model)
+    if community.empty:
+        return '<p class="note">No passage was scored as English text, so there are no shares.</p>'
+    if not any(c.startswith("share_") for c in community.columns):
+        return ('<p class="note">The model has no error sample (held-out passages with its '
+                "error rates), so shares corrected for its error cannot be given; retrain it with "
+                "<code>kmlang train</code>.</p>")
+    row = community.iloc[0]
+    n = int(row["n_passages"])
+    g = grades(card)
+    lead = []
+    for t in _ORDER:
+        if not g[t].usable:
+            continue
+        for pole in ("pos", "neg"):
+            est = row.get(f"share_{t}_{pole}")
+            text = share_sentence(row, t, pole)
+            if text and est >= 0.005:
+                lead.append((est, t, text))
+    lead.sort(key=lambda x: -x[0])
+    items = "".join(f"<li>{_esc(text[0].upper() + text[1:])} <span class=\"n\">({_esc(t)})</span>.</li>"
+                    for _, t, text in lead)
+    lead_html = (f'<ul class="lead">{items}</ul>' if items else
+                 '<p class="note">No shift graded at least indicative has an estimated share '
+                 "of 0.5% or more in these passages.</p>")
+
+    body = []
+    for t in _ORDER:
+        gr = g[t]
+        s = get_shift(t)
+        name = f"{s.number}. {t}" if s.number else "overall"
+        cls = "" if gr.usable else ' class="muted"'
+        if gr.grade == "not measured":
+            cells = f'<td colspan="3" class="why">Not shown: {_esc(gr.reason)}.</td>'
+        else:
+            cells = ""
+            for pole in ("pos", "neg"):
+                est = row.get(f"share_{t}_{pole}")
+                if est is None or not np.isfinite(est):
+                    cells += ('<td class="num" title="too few labelled real passages of this pole, or '
+                              'the model barely separates them, to correct the count">not estimated</td>')
+                elif row[f"share_{t}_{pole}_hi"] < 0.005:
+                    cells += '<td class="num">under 0.5%</td>'
+                else:
+                    cells += (f'<td class="num"><strong>{_pct(est)}%</strong> '
+                              f'<span class="ci">[{_pct(row[f"share_{t}_{pole}_lo"])}, '
+                              f'{_pct(row[f"share_{t}_{pole}_hi"])}]</span></td>')
+            labelled = float(row.get(f"{t}_expressed", np.nan))
+            cells += f'<td class="num">{_pct(labelled)}%</td>'
+        body.append(f"<tr{cls}><td>{_esc(name)}<br><span class=\"poles\">"
+                    f"+1 {_esc(s.collective_act)} \u00b7 \u22121 {_esc(s.individual_act)}</span></td>"
+                    f"<td>{_grade_badge(gr)}</td>{cells}</tr>")
+    head = ("<tr><th>shift</th><th>grade</th><th class=\"num\">share at +1 (collective)</th>"
+            "<th class=\"num\">share at \u22121 (individual)</th>"
+            "<th class=\"num\">labelled non-neutral</th></tr>")
+    table = (f'<div class="scroll"><table class="data shares"><thead>{head}</thead>'
+             f'<tbody>{"".join(body)}</tbody></table></div>')
+    method = _esc(community.attrs.get("share_method", "pacc"))
+    return (f"<p>Of the {n:,} passages scored, as estimated from the model\u2019s reading and "
+            "corrected for its known error rates, with 95% intervals (shifts graded at least "
+            "<em>indicative</em>):</p>" + lead_html + table
+            + "<p class=\"small\">How the shares are made: the mean probability the model gives a pole "
+              "over the passages is corrected for how much probability it gives that pole on "
+              "passages that express it and on passages that do not (probabilistic adjusted "
+              f"classify and count, <code>{method}</code>), both measured on labelled real passages "
+              "drawn at random that the model was not fitted on. The intervals include both the "
+              "sampling of these passages and the uncertainty of those error rates. "
+              "\u201cLabelled non-neutral\u201d is the plain count of the model\u2019s labels, "
+              "which the correction replaces. Grades: "
+              + _esc(RULE) + ". Greyed rows are not used in any headline.</p>")
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 10:
+        return float("nan")
+    rx = pd.Series(x[ok]).rank().to_numpy()
+    ry = pd.Series(y[ok]).rank().to_numpy()
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def length_section(scores: pd.DataFrame, card: Mapping | None) -> str:
+    """Does the position move with passage length? Spearman rho and means by length third."""
+    if "n_tokens" not in scores.columns:
+        return '<p class="note">The passages have no token counts, so length cannot be checked.</p>'
+    frame = scores
+    if "status" in frame.columns:
+        frame = frame[frame["status"].isin(("ok", "truncated"))]
+    tokens = pd.to_numeric(frame["n_tokens"], errors="coerce").to_numpy(dtype=float)
+    if np.isfinite(tokens).sum() < 30:
+        return '<p class="note">Fewer than 30 scored passages: too few to check length.</p>'
+    thirds = pd.qcut(pd.Series(tokens).rank(method="first"), 3, labels=False).to_numpy()
+    g = grades(card)
+    rows, warn = [], []
+    for t in _ORDER:
+        if g[t].grade == "not measured":
+            continue
+        x = pd.to_numeric(frame[t], errors="coerce").to_numpy(dtype=float)
+        rho = _spearman(x, tokens)
+        means = [np.nanmean(x[thirds == k]) if (thirds == k).any() else np.nan for k in range(3)]
+        strong = np.isfinite(rho) and abs(rho) >= LENGTH_WARN_RHO
+        if strong:
+            warn.append(t)
+        cells = "".join(f'<td class="num">{m:+.2f}</td>' for m in means)
+        tr_open = '<tr class="warn">' if strong else "<tr>"
+        rows.append(f"{tr_open}<td>{_esc(t)}</td>"
+                    f'<td class="num">{rho:+.2f}</td>{cells}</tr>')
+    lo, hi = np.nanpercentile(tokens, [33.3, 66.7])
+    head = ("<tr><th>shift</th><th class=\"num\">rho(position, tokens)</th>"
+            f"<th class=\"num\">shortest third (&lt; {lo:.0f} tokens)</th><th class=\"num\">middle third</th>"
+            f"<th class=\"num\">longest third (&gt; {hi:.0f})</th></tr>")
+    verdict = (f'<p class="warnbox"><strong>Warning:</strong> the position moves with passage length '
+               f"on {_esc(', '.join(warn))} (|rho| \u2265 {LENGTH_WARN_RHO}): longer passages have "
+               "more room to take a stance, but part of this may be the model reading length "
+               "rather than language. Compare groups whose passages differ in length with care.</p>"
+               if warn else
+               f"<p>No shift\u2019s position moves strongly with passage length here (every |rho| "
+               f"&lt; {LENGTH_WARN_RHO}), so groups that write longer or shorter passages can be "
+               "compared on position.</p>")
+    return ("<p>Whether a passage\u2019s position follows its length rather than its language: the "
+            "rank correlation (Spearman) of position and number of tokens over the scored passages, "
+            "and the mean position of the shortest, middle and longest third.</p>" + verdict
+            + f'<div class="scroll"><table class="data"><thead>{head}</thead>'
+              f'<tbody>{"".join(rows)}</tbody></table></div>')
