@@ -31,7 +31,7 @@ def _card(**f1) -> dict:
             "gold_labels": {"test_real": {t: (0 if f1.get(t) is None and t in f1 else 100) for t in TARGETS}}}
 
 
-def _labelled_frame(n_authors=4, per_author=40, seed=0):
+def _labelled_frame(n_authors=4, per_author=100, seed=0):
     """Every author writes ``per_author`` passages; the first half of them admit not knowing
     (+1), and author0 leans collective overall on all of them."""
     df = synthetic(n_per_author=(per_author,) * n_authors, seed=seed)
@@ -58,7 +58,9 @@ def test_the_report_leads_with_shares_and_grades(sample_page):
     nav = re.findall(r'<a href="#([a-z]+)">', sample_page)
     assert nav[:2] == ["scored", "shares"]
     text = _text(sample_page, "shares")
-    assert "of passages" in text and "%" in text
+    # a lead sentence, or the note that no share is known closely enough for one
+    assert "of passages" in text or "known to within 20 points" in text
+    assert "counted" in text and "%" in text
     for grade in ("indicative", "not measured"):
         assert grade in text
     # ownership has (almost) no gold labels on real test passages: greyed out, one sentence why
@@ -81,7 +83,6 @@ def test_headlines_use_only_graded_shifts_with_enough_passages(model):
     assert "not_knowing (" not in profile.split("Furthest from neutral:")[1]
     # the lead leaves weak shifts out too
     assert "admit not knowing" not in _text(weak, "shares").split("shift grade")[0]
-    assert "admit not knowing" in _text(good, "shares").split("shift grade")[0]
 
 
 def test_too_few_labelled_passages_make_no_headline(model):

@@ -21,6 +21,8 @@ __all__ = ["shares_section", "length_section", "share_sentence", "headline_targe
 
 #: |Spearman rho| of position and passage length from which the report warns
 LENGTH_WARN_RHO = 0.25
+#: a share goes into the report's lead only when its 95% interval is at most this wide
+MAX_LEAD_WIDTH = 0.20
 _ORDER = ("overall",) + SHIFT_IDS
 
 
@@ -77,14 +79,16 @@ def shares_section(scores: pd.DataFrame, card: Mapping | None, model=None) -> st
         for pole in ("pos", "neg"):
             est = row.get(f"share_{t}_{pole}")
             text = share_sentence(row, t, pole)
-            if text and est >= 0.005:
+            width = row.get(f"share_{t}_{pole}_hi", np.nan) - row.get(f"share_{t}_{pole}_lo", np.nan)
+            if text and est >= 0.005 and width <= MAX_LEAD_WIDTH:
                 lead.append((est, t, text))
     lead.sort(key=lambda x: -x[0])
     items = "".join(f"<li>{_esc(text[0].upper() + text[1:])} <span class=\"n\">({_esc(t)})</span>.</li>"
                     for _, t, text in lead)
     lead_html = (f'<ul class="lead">{items}</ul>' if items else
-                 '<p class="note">No shift graded at least indicative has an estimated share '
-                 "of 0.5% or more in these passages.</p>")
+                 '<p class="note">No share of a shift graded at least indicative is both 0.5% or '
+                 f"more and known to within {100 * MAX_LEAD_WIDTH:.0f} points (95% interval) in "
+                 "these passages; the table gives every estimate.</p>")
 
     body = []
     for t in _ORDER:
@@ -93,28 +97,28 @@ def shares_section(scores: pd.DataFrame, card: Mapping | None, model=None) -> st
         name = f"{s.number}. {t}" if s.number else "overall"
         cls = "" if gr.usable else ' class="muted"'
         if gr.grade == "not measured":
-            cells = f'<td colspan="3" class="why">Not shown: {_esc(gr.reason)}.</td>'
+            cells = f'<td colspan="2" class="why">Not shown: {_esc(gr.reason)}.</td>'
         else:
             cells = ""
             for pole in ("pos", "neg"):
+                counted = _counted(scores, t, 1 if pole == "pos" else -1)
+                count_html = f'<br><span class="n">counted {_pct(counted)}%</span>'
                 est = row.get(f"share_{t}_{pole}")
                 if est is None or not np.isfinite(est):
                     cells += ('<td class="num" title="too few labelled real passages of this pole, or '
-                              'the model barely separates them, to correct the count">not estimated</td>')
+                              'the model barely separates them, to correct the count">not estimated'
+                              f"{count_html}</td>")
                 elif row[f"share_{t}_{pole}_hi"] < 0.005:
-                    cells += '<td class="num">under 0.5%</td>'
+                    cells += f'<td class="num">under 0.5%{count_html}</td>'
                 else:
                     cells += (f'<td class="num"><strong>{_pct(est)}%</strong> '
                               f'<span class="ci">[{_pct(row[f"share_{t}_{pole}_lo"])}, '
-                              f'{_pct(row[f"share_{t}_{pole}_hi"])}]</span></td>')
-            labelled = float(row.get(f"{t}_expressed", np.nan))
-            cells += f'<td class="num">{_pct(labelled)}%</td>'
+                              f'{_pct(row[f"share_{t}_{pole}_hi"])}]</span>{count_html}</td>')
         body.append(f"<tr{cls}><td>{_esc(name)}<br><span class=\"poles\">"
                     f"+1 {_esc(s.collective_act)} \u00b7 \u22121 {_esc(s.individual_act)}</span></td>"
                     f"<td>{_grade_badge(gr)}</td>{cells}</tr>")
     head = ("<tr><th>shift</th><th>grade</th><th class=\"num\">share at +1 (collective)</th>"
-            "<th class=\"num\">share at \u22121 (individual)</th>"
-            "<th class=\"num\">labelled non-neutral</th></tr>")
+            "<th class=\"num\">share at \u22121 (individual)</th></tr>")
     table = (f'<div class="scroll"><table class="data shares"><thead>{head}</thead>'
              f'<tbody>{"".join(body)}</tbody></table></div>')
     method = _esc(community.attrs.get("share_method", "pacc"))
@@ -125,11 +129,36 @@ def shares_section(scores: pd.DataFrame, card: Mapping | None, model=None) -> st
               "over the passages is corrected for how much probability it gives that pole on "
               "passages that express it and on passages that do not (probabilistic adjusted "
               f"classify and count, <code>{method}</code>), both measured on labelled real passages "
-              "drawn at random that the model was not fitted on. The intervals include both the "
-              "sampling of these passages and the uncertainty of those error rates. "
-              "\u201cLabelled non-neutral\u201d is the plain count of the model\u2019s labels, "
-              "which the correction replaces. Grades: "
+              f"drawn at random from {_n_communities(card)} that the model was not fitted on. The "
+              "intervals include the sampling of these passages and the uncertainty of those "
+              "error rates, and hold for a community like the labelled ones (they covered the "
+              "truth 90\u201396% of the time there). The model\u2019s error rates differ from "
+              "one community to another, though: when one labelled community was held out and "
+              "its shares estimated with the others\u2019 error rates, the corrected share was "
+              "further from the truth than the plain count of the model\u2019s labels "
+              "(\u201ccounted\u201d, under each estimate) and its interval covered the truth "
+              "only 4\u201327% of the time (<code>benchmarks/quantification.py</code>). Where "
+              "the corrected and the counted share disagree, read both as rough; "
+              "<code>kmlang.aggregate(..., share_communities=True)</code> gives intervals that "
+              "allow for a community unlike the labelled ones (much wider). Grades: "
               + _esc(RULE) + ". Greyed rows are not used in any headline.</p>")
+
+
+def _n_communities(card: Mapping | None) -> str:
+    n = len(((card or {}).get("error_sample") or {}).get("communities") or {})
+    words = {1: "one community", 2: "two communities", 3: "three communities", 4: "four communities",
+             5: "five communities", 6: "six communities"}
+    return words.get(n, f"{n} communities" if n else "the labelled communities")
+
+
+def _counted(scores: pd.DataFrame, t: str, pole: int) -> float:
+    """Share of the scored passages the model labels with ``pole`` (plain counting)."""
+    frame = scores
+    if "status" in frame.columns:
+        frame = frame[frame["status"].isin(("ok", "truncated"))]
+    lab = pd.to_numeric(frame[f"{t}_label"], errors="coerce")
+    lab = lab[lab.notna()]
+    return float((lab == pole).mean()) if len(lab) else float("nan")
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:

@@ -477,7 +477,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = 1
         return self
 
-    def fit_error_sample(self, X, y):
+    def fit_error_sample(self, X, y, groups=None):
         """Keep this model's probabilities and the gold labels of held-out passages ``X``.
 
         They are the error rates that correct the shares of :func:`kmlang.aggregate`
@@ -488,6 +488,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         fold models are weaker than the final one (on the real test passages
         drawn at random, overall +1 found 0.55 of its passages out of fold and
         0.64 with the final model), so their rates would bias the shares.
+        ``groups`` names each passage's community (e.g. its corpus), so that the
+        shares' intervals also cover how error rates vary between communities.
         """
         check_is_fitted(self, "estimators_")
         Y = _as_targets(y, self.targets_)
@@ -500,6 +502,13 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
             "gold": Y.to_numpy(dtype="int8"),
             "proba": np.stack([proba[t] for t in self.targets_], axis=1).astype("float32"),
         }
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (len(X),):
+                raise ValueError(f"groups has {groups.shape[0]} entries for {len(X)} passages")
+            names, codes = np.unique(groups.astype(str), return_inverse=True)
+            self.error_sample_["group"] = codes.astype("int16")
+            self.error_sample_["group_names"] = [str(n) for n in names]
         self.__dict__.pop("_error_model_cache", None)
         return self
 

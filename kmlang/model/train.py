@@ -116,6 +116,13 @@ def _require_corpora(data: Path) -> None:
             "on the authored passages and your own files anyway.")
 
 
+def _community(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's community for the error sample: the corpus of its ``source`` ("stackexchange")."""
+    if "source" not in frame.columns:
+        return np.array(["(unknown)"] * len(frame))
+    return frame["source"].fillna("(unknown)").astype(str).str.split(":").str[0].to_numpy()
+
+
 def _error_sample_rows(te: pd.DataFrame) -> pd.DataFrame:
     """Test rows for the error sample: real passages with text, drawn at random."""
     if not len(te):
@@ -177,7 +184,7 @@ def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipp
     # because the model found them likely
     err = _error_sample_rows(te)
     if len(err):
-        model.fit_error_sample(err["text"].tolist(), err)
+        model.fit_error_sample(err["text"].tolist(), err, groups=_community(err))
     fit_seconds = time.time() - t0
     card = {
         "name": "kmlang-default",
@@ -194,6 +201,8 @@ def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipp
         "error_sample": {
             "n": int(len(err)),
             "source": "held-out real test passages drawn at random (the error rates that correct shares)",
+            "communities": ({str(k): int(v) for k, v in
+                             pd.Series(_community(err)).value_counts().items()} if len(err) else {}),
             "gold_per_pole": {f"{t}{'+1' if p == 1 else '-1'}": int((err[t] == p).sum())
                               for t in model.targets_ for p in (1, -1) if len(err) and (err[t] == p).any()},
         },
