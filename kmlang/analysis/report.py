@@ -412,7 +412,10 @@ def _ends_section(scores: pd.DataFrame, by: str, min_passages: int, names: bool,
              f'<tr class="band"><td colspan="{span}">Lowest overall (furthest toward '
              f"\u201cI know\u201d)</td></tr>{rows(order.tail(k), n - k + 1)}</tbody></table></div>")
     pseud = "" if names or by != "author" else " Names are pseudonyms."
-    return (f"<p>The {k} {who} with the highest and the {k} with the lowest <em>overall</em> "
+    one = who[:-1] if who.endswith("s") else who
+    ends = (f"The {one} with the highest and the one with the lowest" if k == 1 else
+            f"The {k} {who} with the highest and the {k} with the lowest")
+    return (f"<p>{ends} <em>overall</em> "
             f"position, after shrinkage toward the community mean (ranked from most collective "
             f"to most individual; the lowest can still sit on the collective side of 0). "
             f"{n_reported:,} {who} have at least {min_passages} passages; {dropped:,} with fewer "
@@ -652,6 +655,20 @@ ul.caveats li, ul.legend li { margin: .3rem 0; }
 code { font-size: .9em; background: var(--band); padding: 0 .2em; border-radius: 3px; }
 footer { margin-top: 3rem; border-top: 1px solid var(--line); padding-top: .75rem;
          color: var(--muted); font-size: .85rem; }
+.shares .poles, .shares .n, .ci { color: var(--muted); font-size: .82rem; }
+.shares td.why { color: var(--muted); font-size: .85rem; white-space: normal; }
+tr.muted td, tr.muted td strong { color: #8a939c; }
+.grade { display: inline-block; padding: 0 .45em; border-radius: 3px; font-size: .8rem;
+         white-space: nowrap; border: 1px solid var(--line); }
+.g-reliable { background: #e3f1e6; border-color: #8cc79a; }
+.g-indicative { background: #e8f0f8; border-color: #9cbfe0; }
+.g-weak { background: #f6f1e7; color: #8a6d3b; }
+.g-not-measured { background: #f2f2f2; color: #8a939c; }
+ul.lead { font-size: 1.05rem; }
+ul.lead li { margin: .25rem 0; }
+.small { font-size: .85rem; color: var(--muted); }
+.warnbox { border-left: 4px solid #e3a867; background: #fbf3e8; padding: .5rem .9rem; }
+tr.warn td { background: #fbf3e8; }
 @media print { main { max-width: none; } .passage { break-inside: avoid; } }
 """
 
