@@ -44,6 +44,26 @@ def test_quoted_lines_are_not_counted(nlp):
     assert doc._.kml_n_tokens == 5  # quoted tokens are not the author's
 
 
+def test_a_signature_block_is_not_counted(nlp):
+    doc = nlp("Moved the stand-up to Thursday.\n-- \nDev | We all know this together.")
+    counts = doc._.kml_cue_counts
+    assert counts["first_person_plural"] == 0 and counts["we_know"] == 0
+    assert doc._.kml_n_tokens == 8  # "Moved the stand-up to Thursday." only
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Done.\n--\nJo\n\"What I know stays with me.\"", 6),
+    ("Done.\n-- \nJo", 6),
+    ("No signature here -- just a dash pair.", None),
+    ("Part one.\n--\n" + "We know this, line after line.\n" * 8, None),  # a separator, not a signature
+    ("Done.\n--\n" + "x" * 500, None),
+])
+def test_signature_start(text, expected):
+    from kmlang.cues.component import signature_start
+
+    assert signature_start(text) == expected
+
+
 def test_counts_rates_and_spans(nlp):
     doc = nlp("We know. We know.")
     assert doc._.kml_cue_counts["we_know"] == 2

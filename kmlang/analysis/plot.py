@@ -73,18 +73,12 @@ def _group_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def _format_period(value, freq) -> str:
-    if pd.isna(value):
-        return "no period"
-    ts = pd.Timestamp(value)
-    if freq == "M":
-        return ts.strftime("%Y-%m")
-    if freq == "Q":
-        return f"{ts.year}-Q{ts.quarter}"
-    if freq == "Y":
-        return str(ts.year)
-    if freq and str(freq).startswith("W"):
-        return "week of " + ts.strftime("%Y-%m-%d")
-    return ts.strftime("%Y-%m-%d")
+    from kmlang.analysis.trend import period_label
+
+    label = period_label(value, freq)
+    if freq and str(freq).startswith("W") and label != "no period":
+        return "week of " + label
+    return label
 
 
 def _shown(frame: pd.DataFrame, names: bool, pseudonym_key=None):

@@ -11,7 +11,9 @@ grammatical person of the subject of a cognition verb across intervening words,
 negation attached to that verb, and the possessor of a knowledge noun.
 
 Lines quoted from someone else (starting with ``>``) are parsed, but their cues
-are not counted as the author's.
+are not counted as the author's; neither are the words of a signature block
+(after a ``-- `` delimiter line near the end: a motto such as "Knowledge shared is
+knowledge multiplied" is not the passage's stance).
 
 All matching happens in :meth:`CueComponent.analyse`, on a batch of docs at
 once (token attributes as arrays, token patterns advanced with numpy, phrases
@@ -92,6 +94,34 @@ for _name, _getter in [
         Doc.set_extension(_name, getter=_getter)
 
 _QUOTE_LINE = {}
+
+
+#: a signature delimiter line ("-- ", RFC 3676; "--" alone too)
+_SIG_LINE = re.compile(r"(?m)^--[ \t]*$")
+#: what may follow the delimiter for it to be taken as a signature, not a separator
+SIGNATURE_MAX_LINES = 6
+SIGNATURE_MAX_CHARS = 400
+
+
+def signature_start(text: str) -> int | None:
+    """Char offset where a trailing signature block starts (its ``--`` line), or ``None``.
+
+    Only the last delimiter line counts, and only when at most
+    :data:`SIGNATURE_MAX_LINES` non-empty lines and :data:`SIGNATURE_MAX_CHARS`
+    characters follow it (a "--" separator in the middle of a message is not a
+    signature)."""
+    if "--" not in text:
+        return None
+    last = None
+    for last in _SIG_LINE.finditer(text):
+        pass
+    if last is None:
+        return None
+    tail = text[last.end():]
+    lines = [ln for ln in tail.splitlines() if ln.strip()]
+    if not lines or len(lines) > SIGNATURE_MAX_LINES or len(tail.strip()) > SIGNATURE_MAX_CHARS:
+        return None
+    return last.start()
 
 
 def _quote_regex(prefix: str) -> re.Pattern:
@@ -236,6 +266,14 @@ class CueComponent:
                         sp = doc.char_span(a, b, alignment_mode="expand")
                         if sp is not None:
                             quoted[offsets[i] + sp.start: offsets[i] + sp.end] = True
+        for i, doc in enumerate(docs):  # signature blocks: not the author's stance either
+            start = signature_start(doc.text)
+            if start is None:
+                continue
+            quotes.setdefault(i, []).append((start, len(doc.text)))
+            sp = doc.char_span(start, len(doc.text), alignment_mode="expand")
+            if sp is not None:
+                quoted[offsets[i] + sp.start: offsets[i] + sp.end] = True
         author = ~(table.has("IS_SPACE") | quoted)
         # raw matches in global token positions
         parts = []
