@@ -139,7 +139,7 @@ def test_real_cards_are_included(hooks):
         out = hooks.include_markdown(rel, page)
         assert out.startswith("# ")
         # no link is left pointing at a repository file the site does not serve
-        pages = {"index.md", "model-card.md", "data-card.md", "labelling-guide.md", "cite.md"}
+        pages = {"index.md", "model-card.md", "data-card.md", "labelling-guide.md", "cite.md", "shares.md"}
         for target in re.findall(r"(?<!!)\[[^\]]+\]\(([^)\s]+)\)", out):
             external = re.match(r"^(https?:|mailto:|#)", target)
             assert external or target.split("#")[0] in pages, target
