@@ -47,8 +47,8 @@ def _labelled_frame(n_authors=4, per_author=100, seed=0):
 
 @pytest.fixture(scope="module")
 def sample_page(model):
-    from tests.test_report import SAMPLE
     import kmlang
+    from tests.test_report import SAMPLE
 
     scores = kmlang.score(kmlang.read(SAMPLE), model=model)
     return build_report(scores, model_card=model.card_, title="t", model=model)

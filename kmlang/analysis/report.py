@@ -51,7 +51,12 @@ from kmlang.analysis.pseudonym import (  # noqa: F401 - PSEUDONYM_KEY_ENV re-exp
     _visible_text,
     pseudonym,
 )
-from kmlang.analysis.report_shares import headline_targets, length_section, shares_section
+from kmlang.analysis.report_shares import (
+    aggregate_with_shares,
+    headline_targets,
+    length_section,
+    shares_section,
+)
 from kmlang.model.reliability import HEADLINE_MIN_PASSAGES, HEADLINE_MIN_WEIGHT, grades
 from kmlang.shifts import SHIFT_IDS, SHIFTS, TARGETS, get_shift
 
@@ -346,7 +351,6 @@ def _trend_section(scores: pd.DataFrame, freq: str, min_passages: int) -> str:
 
 def _ends_section(scores: pd.DataFrame, by: str, min_passages: int, names: bool,
                   card: Mapping | None = None, model=None) -> str:
-    from kmlang.analysis.aggregation import aggregate
 
     if by not in scores.columns:
         return _note(f"The passages have no {_esc(by)} column, so there are no groups to "
@@ -358,7 +362,7 @@ def _ends_section(scores: pd.DataFrame, by: str, min_passages: int, names: bool,
 
     with warnings.catch_warnings():  # the shares section has said it once already
         warnings.simplefilter("ignore", UserWarning)
-        agg = aggregate(scores, by=by, min_passages=min_passages, model=model)
+        agg = aggregate_with_shares(scores, by=by, min_passages=min_passages, model=model)
     dropped = int(agg.attrs.get("dropped_groups", 0))
     n_reported = len(agg)
     n_lab, weight = _labelled_support(scores, "overall", by)
