@@ -240,28 +240,32 @@ def test_mediawiki_pages_nested_in_a_wrapper_are_read(tmp_path):
 
 # -- item 11: the MediaWiki signature splitter is linear ---------------------------------------
 
-def test_signature_splitter_time_at_most_about_doubles_with_the_page():
+# Both checks quadruple the page: linear work takes about 4x as long, the old quadratic
+# work 16x; the 8x bound leaves room for a busy machine (a 2.5x bound on a doubled page
+# failed once in CI under load).
+
+def test_signature_splitter_time_grows_linearly_with_the_page():
     def page(n):  # dates that are not signatures: the splitter used to copy the rest per date
         return "".join(f"Comment {i} 12:{i % 60:02d}, 5 May 2010 (UTC)\n" for i in range(n))
 
-    small, large = page(16_000), page(32_000)
+    small, large = page(8_000), page(32_000)
     assert len(mediawiki._cuts(large)) == 32_000
     t_small = best_time(lambda: mediawiki._cuts(small))
     t_large = best_time(lambda: mediawiki._cuts(large))
-    assert t_large <= 2.5 * t_small + 0.05, (t_small, t_large)
+    assert t_large <= 8 * t_small + 0.05, (t_small, t_large)
 
 
-def test_reply_threading_time_at_most_about_doubles_with_the_page():
+def test_reply_threading_time_grows_linearly_with_the_page():
     def page(n):  # replies with no less indented comment: each used to search all earlier ones
         return "".join(f"::Reply {i} [[User:U{i % 7}|U]] 12:{i % 60:02d}, 5 May 2010 (UTC)\n"
                        for i in range(n))
 
-    small, large = page(2_500), page(5_000)
+    small, large = page(1_250), page(5_000)
     comments = mediawiki.split_talk(large)
     assert len(comments) == 5_000 and all(c["parent"] is None for c in comments)
-    t_small = best_time(lambda: mediawiki.split_talk(small), tries=2)
-    t_large = best_time(lambda: mediawiki.split_talk(large), tries=2)
-    assert t_large <= 2.5 * t_small + 0.05, (t_small, t_large)
+    t_small = best_time(lambda: mediawiki.split_talk(small))
+    t_large = best_time(lambda: mediawiki.split_talk(large))
+    assert t_large <= 8 * t_small + 0.05, (t_small, t_large)
 
 
 def test_reply_threading_is_unchanged():
