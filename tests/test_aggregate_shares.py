@@ -96,3 +96,25 @@ def test_rows_without_a_position_do_not_count_in_the_share(model):
     scored = df["not_knowing"].notna()
     expected = (df.loc[scored, "not_knowing_label"] == 1).mean()
     assert agg["share_not_knowing_pos"].iloc[0] == pytest.approx(expected)
+
+
+def test_between_community_intervals_are_wider_and_the_cli_offers_them(model, tmp_path):
+    from typer.testing import CliRunner
+
+    from kmlang.cli import aggregate as _aggregate_cmd  # noqa: F401  (registers the command)
+    from kmlang.cli._app import app
+
+    df, _ = _frame()
+    pooled = kmlang.aggregate(df, by=None, model=model)
+    wide = kmlang.aggregate(df, by=None, model=model, share_communities=True)
+    width = lambda a: float(a["share_not_knowing_pos_hi"].iloc[0] - a["share_not_knowing_pos_lo"].iloc[0])  # noqa: E731
+    assert width(wide) > width(pooled)
+    assert wide["share_not_knowing_pos"].iloc[0] == pytest.approx(pooled["share_not_knowing_pos"].iloc[0])
+    src = tmp_path / "scores.csv"
+    df.to_csv(src, index=False)
+    for flag, expected in (([], pooled), (["--share-communities"], wide)):
+        out = tmp_path / f"agg{len(flag)}.csv"
+        res = CliRunner().invoke(app, ["aggregate", str(src), "-o", str(out), "--by", "none", *flag])
+        assert res.exit_code == 0, res.output
+        got = pd.read_csv(out)
+        assert got["share_not_knowing_pos_hi"].iloc[0] == pytest.approx(expected["share_not_knowing_pos_hi"].iloc[0])

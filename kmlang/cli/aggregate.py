@@ -22,7 +22,7 @@ class Interval(StrEnum):
 def aggregate_file(scores: Path, output: Path, *, by: list[str] | None, freq: str | None,
                    min_passages: int = 5, shrink: bool = True, interval: str = "se",
                    timestamp: str = "timestamp", csv_escape: bool = True, shares: bool = True,
-                   model: Path | None = None):
+                   model: Path | None = None, share_communities: bool = False):
     """Read a scores file, aggregate it, write the table (format from the suffix); return it.
 
     ``csv_escape``: in a CSV table, text cells starting with =, +, -, @, tab or CR get a leading
@@ -43,7 +43,8 @@ def aggregate_file(scores: Path, output: Path, *, by: list[str] | None, freq: st
             raise
         raise ReaderError(f"{scores} is not a readable scores file ({e})") from e
     table = aggregate(frame, by=by or None, freq=freq, min_passages=min_passages, shrink=shrink,
-                      interval=interval, timestamp=timestamp, shares=shares, model=model)
+                      interval=interval, timestamp=timestamp, shares=shares, model=model,
+                      share_communities=share_communities)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     write_frame(table, Path(output), fmt, csv_escape=csv_escape)
     return table
@@ -72,6 +73,9 @@ def aggregate_cli(
     shares: Annotated[bool, typer.Option(
         "--shares/--no-shares", help="Add the share of passages at each pole, corrected for the "
         "model's error, with 95% intervals.")] = True,
+    share_communities: Annotated[bool, typer.Option(
+        "--share-communities", help="Widen the shares' intervals for a community unlike the "
+        "labelled ones, as the report does (see docs/shares.md).")] = False,
     model: Annotated[Path | None, typer.Option(
         "--model", metavar="DIR", help="The model that scored the file, whose error rates "
         "correct the shares (default: the packaged model).")] = None,
@@ -85,7 +89,8 @@ def aggregate_cli(
     cols = [b for b in (by or ["author"]) if b.lower() != "none"]
     table = aggregate_file(scores, output, by=cols, freq=freq, min_passages=min_passages,
                            shrink=shrink, interval=interval.value, timestamp=timestamp,
-                           csv_escape=not no_csv_escape, shares=shares, model=model)
+                           csv_escape=not no_csv_escape, shares=shares, model=model,
+                           share_communities=share_communities)
     dropped = table.attrs.get("dropped_groups", 0)
     typer.echo(f"Wrote {len(table)} groups to {output} ({dropped} groups under {min_passages} "
                "passages left out).", err=True)
