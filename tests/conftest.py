@@ -61,3 +61,23 @@ def read_output(path):
 
 def labels_of(doc, key="kml_cues"):
     return [(s.label_, s.text) for s in doc.spans[key]]
+
+
+def score_frame_base(texts, authors, doc_ids, titles=None):
+    """The input columns of a synthetic score frame (text, author, doc_id, [title], timestamp
+    spread over 120 days, id, n_tokens, status): tests add the target columns they need."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(texts)
+    cols = {"text": list(texts), "author": list(authors), "doc_id": list(doc_ids)}
+    if titles is not None:
+        cols["title"] = list(titles)
+    cols.update({
+        "timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(
+            np.linspace(0, 120, n), unit="D"),
+        "id": [f"x{i}" for i in range(n)],
+        "n_tokens": 8,
+        "status": "ok",
+    })
+    return pd.DataFrame(cols)

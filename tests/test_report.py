@@ -20,6 +20,7 @@ from kmlang.cli import report as _report_cmd  # noqa: F401
 from kmlang.cli import score as _score_cmd  # noqa: F401
 from kmlang.cli._app import app
 from kmlang.shifts import SHIFT_IDS, TARGETS
+from tests.conftest import score_frame_base
 
 pytest.importorskip("matplotlib")
 
@@ -48,16 +49,8 @@ def synthetic(n_per_author=(6, 6, 6, 6, 2), seed=0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     authors = [f"person{i}" for i, k in enumerate(n_per_author) for _ in range(k)]
     n = len(authors)
-    df = pd.DataFrame({
-        "text": [f"Neutral passage number {i} about the weather." for i in range(n)],
-        "author": authors,
-        "doc_id": [f"d{i % 3}" for i in range(n)],
-        "timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(
-            np.linspace(0, 120, n), unit="D"),
-        "id": [f"x{i}" for i in range(n)],
-        "n_tokens": 8,
-        "status": "ok",
-    })
+    df = score_frame_base([f"Neutral passage number {i} about the weather." for i in range(n)],
+                          authors, [f"d{i % 3}" for i in range(n)])
     for t in TARGETS:
         df[t] = rng.uniform(-0.05, 0.05, n)
         df[f"{t}_relevance"] = 0.1

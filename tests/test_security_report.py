@@ -16,6 +16,7 @@ from kmlang.analysis.report import _IMAGES_OK_JS, CSP, build_report, pseudonym
 from kmlang.cli import report as _report_cmd  # noqa: F401  (registers the command)
 from kmlang.cli._app import app
 from kmlang.shifts import TARGETS
+from tests.conftest import score_frame_base
 
 pytest.importorskip("matplotlib")
 
@@ -36,17 +37,8 @@ def frame(n_per_author=6, seed=0) -> pd.DataFrame:
     rows = [(a, docs[(i + j) % len(docs)]) for i, a in enumerate(authors)
             for j in range(n_per_author)]
     n = len(rows)
-    df = pd.DataFrame({
-        "text": [f"We all know this together, passage {i}." for i in range(n)],
-        "author": [a for a, _ in rows],
-        "doc_id": [d for _, d in rows],
-        "title": [d for _, d in rows],
-        "timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(
-            np.linspace(0, 120, n), unit="D"),
-        "id": [f"x{i}" for i in range(n)],
-        "n_tokens": 8,
-        "status": "ok",
-    })
+    df = score_frame_base([f"We all know this together, passage {i}." for i in range(n)],
+                          [a for a, _ in rows], [d for _, d in rows], titles=[d for _, d in rows])
     for t in TARGETS:
         df[t] = rng.uniform(-0.9, 0.9, n)
         df[f"{t}_relevance"] = 0.8
