@@ -55,6 +55,7 @@ from kmlang.analysis.report_shares import (
     aggregate_with_shares,
     headline_targets,
     length_section,
+    scored_rows,
     shares_section,
 )
 from kmlang.model.reliability import HEADLINE_MIN_PASSAGES, HEADLINE_MIN_WEIGHT, grades
@@ -270,11 +271,13 @@ def _labelled_support(scores: pd.DataFrame, t: str, by: str | None = None):
     return sums["n"], sums["w"]
 
 
-def _profile_section(scores: pd.DataFrame, card: Mapping | None = None) -> str:
+def _profile_section(scores: pd.DataFrame, card: Mapping | None = None,
+                     community: pd.DataFrame | None = None) -> str:
     from kmlang.analysis import plot
     from kmlang.analysis.aggregation import aggregate
 
-    community = aggregate(scores, by=None, min_passages=1, shares=False)
+    if community is None:
+        community = aggregate(scores, by=None, min_passages=1, shares=False)
     if community.empty:
         return _note("No passage was scored as English text, so there is no profile.")
     fig, ax = _figure((10, 0.7 * len(TARGETS) + 1.8))
@@ -454,10 +457,7 @@ def _passage_card(row: pd.Series, target: str, pole: str) -> str:
 
 
 def _poles_section(scores: pd.DataFrame, top_n: int) -> str:
-    if "status" in scores.columns:
-        usable = scores[scores["status"].isin(["ok", "truncated"])]
-    else:
-        usable = scores
+    usable = scored_rows(scores)
     usable = usable[usable["text"].map(lambda v: isinstance(v, str) and bool(v.strip()))] \
         if "text" in usable.columns else usable.iloc[0:0]
     if usable.empty:
@@ -755,10 +755,12 @@ def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: b
     if "timestamp" in frame.columns:
         frame["timestamp"] = _parse_utc(frame["timestamp"])
 
+    community = aggregate_with_shares(frame, by=None, min_passages=1, model=model)
     sections = [
         ("scored", "What was scored", _how_to_read(card) + _summary(frame, card, names)),
-        ("shares", "How many passages take each stance", shares_section(frame, card, model)),
-        ("profile", "Community profile", _profile_section(frame, card)),
+        ("shares", "How many passages take each stance",
+         shares_section(frame, card, model, community=community)),
+        ("profile", "Community profile", _profile_section(frame, card, community=community)),
         ("trend", "Trend", _trend_section(frame, freq, min_passages)),
         ("ends", "Groups at each end", _ends_section(frame, by, min_passages, names, card, model)),
         ("poles", "Passages furthest toward each pole", _poles_section(frame, top_n)),

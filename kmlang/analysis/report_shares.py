@@ -16,7 +16,7 @@ import pandas as pd
 from kmlang.model.reliability import RULE, Grade, grades
 from kmlang.shifts import SHIFT_IDS, get_shift
 
-__all__ = ["shares_section", "length_section", "share_sentence", "headline_targets",
+__all__ = ["shares_section", "length_section", "scored_rows", "aggregate_with_shares", "share_sentence", "headline_targets",
            "LENGTH_WARN_RHO"]
 
 #: |Spearman rho| of position and passage length from which the report warns
@@ -72,9 +72,14 @@ def aggregate_with_shares(scores: pd.DataFrame, **kwargs) -> pd.DataFrame:
         return aggregate(scores, **kwargs)
 
 
-def shares_section(scores: pd.DataFrame, card: Mapping | None, model=None) -> str:
-    """Share of passages expressing each pole, corrected for the model's error, with grades."""
-    community = aggregate_with_shares(scores, by=None, min_passages=1, model=model)
+def shares_section(scores: pd.DataFrame, card: Mapping | None, model=None,
+                   community: pd.DataFrame | None = None) -> str:
+    """Share of passages expressing each pole, corrected for the model's error, with grades.
+
+    ``community``: the whole community's :func:`aggregate_with_shares` row, when the caller
+    already has it (the report computes it once for this section and the profile)."""
+    if community is None:
+        community = aggregate_with_shares(scores, by=None, min_passages=1, model=model)
     if community.empty:
         return '<p class="note">No passage was scored as English text, so there are no shares.</p>'
     if not any(c.startswith("share_") for c in community.columns):
@@ -165,11 +170,18 @@ def _n_communities(card: Mapping | None) -> str:
     return words.get(n, f"{n} communities" if n else "the labelled communities")
 
 
+def scored_rows(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows that count in the figures: those whose status is one of ``DEFAULT_STATUSES``."""
+    from kmlang.analysis.aggregation import DEFAULT_STATUSES
+
+    if "status" not in scores.columns:
+        return scores
+    return scores[scores["status"].isin(DEFAULT_STATUSES)]
+
+
 def _counted(scores: pd.DataFrame, t: str, pole: int) -> float:
     """Share of the scored passages the model labels with ``pole`` (plain counting)."""
-    frame = scores
-    if "status" in frame.columns:
-        frame = frame[frame["status"].isin(("ok", "truncated"))]
+    frame = scored_rows(scores)
     lab = pd.to_numeric(frame[f"{t}_label"], errors="coerce")
     lab = lab[lab.notna()]
     return float((lab == pole).mean()) if len(lab) else float("nan")
@@ -190,9 +202,7 @@ def length_section(scores: pd.DataFrame, card: Mapping | None) -> str:
     """Does the position move with passage length? Spearman rho and means by length third."""
     if "n_tokens" not in scores.columns:
         return '<p class="note">The passages have no token counts, so length cannot be checked.</p>'
-    frame = scores
-    if "status" in frame.columns:
-        frame = frame[frame["status"].isin(("ok", "truncated"))]
+    frame = scored_rows(scores)
     tokens = pd.to_numeric(frame["n_tokens"], errors="coerce").to_numpy(dtype=float)
     if np.isfinite(tokens).sum() < 30:
         return '<p class="note">Fewer than 30 scored passages: too few to check length.</p>'
