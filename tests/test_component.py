@@ -64,6 +64,23 @@ def test_signature_start(text, expected):
     assert signature_start(text) == expected
 
 
+@pytest.mark.parametrize("text", [
+    "Thanks\n-- \nBob", "--\nBob", "a\n--\t\nBob Smith", "hello.\n\n--  \nJane Doe\nACME Corp\n",
+    "x)\n--\n(y", "foo\n--\n--\nbar", "\t--\nZed", "end.--\nnot", "We know.\n--\n",
+])
+def test_signature_prefilter_finds_every_delimiter_line(nlp, text):
+    """The component only looks for signatures in docs with a "--" token (for speed); every
+    text with a delimiter line must still have its signature left out."""
+    from kmlang.cues.component import signature_start
+
+    doc = nlp(text)
+    start = signature_start(text)
+    quoted = [q for q in doc.spans["kml_quoted"]] if "kml_quoted" in doc.spans else None
+    an = nlp.get_pipe("kmlang_cues").analyse([nlp.make_doc(text)])
+    assert (start is not None) == (0 in an.quotes and any(b == len(text) for _, b in an.quotes[0]))
+    del quoted
+
+
 def test_counts_rates_and_spans(nlp):
     doc = nlp("We know. We know.")
     assert doc._.kml_cue_counts["we_know"] == 2
