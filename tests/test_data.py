@@ -18,7 +18,11 @@ TAGS = {"negated_knowing", "help_seeking_no_know", "exclusive_we", "collective_n
         "mixed_poles", "first_person_neutral"}
 CONTRAST_TAGS = {"contrast", "pole_flip", "first_person_neutral", "topic_vs_stance", "word_sense", "negation",
                  "exclusive_we", "length", "thanks_chore", "hedge_vs_concession", "question_vs_admission",
-                 "authority_vs_evidence", "quoted", "sarcasm"}
+                 "authority_vs_evidence", "quoted", "sarcasm",
+                 # set C (data/README.md: "Contrastive pairs, set C")
+                 "sharing_act", "guarding_act", "documentation_act", "crediting", "sole_credit",
+                 "relation_building", "reported_stance", "reuse_vs_nih", "novelty_learning",
+                 "conceding_vs_dismissing", "admission_vs_authority", "informal_spelling"}
 
 
 def _records(pattern):
