@@ -116,6 +116,20 @@ def test_hashed_ngrams_equal_string_tfidf(nlp, shared, ngram_range):
     assert "North Carolina" in feat.vectorizer_.vocabulary_ or ngram_range[0] > 1
 
 
+def test_no_first_person_singular_ngram_in_the_vocabulary():
+    """N-grams holding "I", "me", "my"... are left out (the rate of "I" must not stand in for
+    stance); other pronouns' bigrams stay, and "I" still reaches the model through cues."""
+    texts = ["I think my code is wrong, can anyone help me?", "We think our code is fine.",
+             "I know my notes help.", "We know our notes help."] * 3
+    feat = CueFeaturizer(min_df=1).fit(texts)
+    vocab = set(feat.vectorizer_.vocabulary_)
+    assert not [t for t in vocab if set(t.split(" ")) & {"i", "me", "my", "mine", "myself"}]
+    assert "we think" in vocab and "think" in vocab
+    assert "cue:not_knowing" in feat.get_feature_names_out() or "cue:help_seeking" in feat.get_feature_names_out()
+    kept = CueFeaturizer(min_df=1, drop_ngram_words=()).fit(texts)
+    assert "i think" in kept.vectorizer_.vocabulary_
+
+
 def test_model_without_hash_index_says_retrain(model):
     import copy
 

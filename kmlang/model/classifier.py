@@ -20,7 +20,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from spacy.tokens import Doc
 
-from kmlang.model.features import CONTEXT_FREE_FAMILIES, PRONOUNS, CueFeaturizer, analysis_covariates
+from kmlang.model.features import (CONTEXT_FREE_FAMILIES, FIRST_PERSON_SINGULAR, PRONOUNS, CueFeaturizer,
+                                   analysis_covariates)
 from kmlang.shifts import SHIFT_IDS, TARGETS
 
 __all__ = ["PolarityClassifier", "ShiftClassifier", "CLASSES"]
@@ -376,7 +377,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         A pole with fewer labelled tuning rows than this is not tuned: it is given
         as a label when its probability reaches 0.5 and beats the other pole's
         (see :func:`tune_thresholds`).
-    length_feature, context_free_families, drop_unigrams : see :class:`CueFeaturizer`.
+    length_feature, context_free_families, drop_unigrams, drop_ngram_words : see :class:`CueFeaturizer`.
     decorrelate_bins : int or None
         Fit each target with :func:`decorrelation_weights` over ``bins`` quantile bins
         of passage length and of the rate of "I" (``None``: no reweighting), so that
@@ -395,7 +396,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
                  cue_weight: float = 0.5, targets: tuple[str, ...] = TARGETS, thresholds: str | None = "cv",
                  threshold_cv: int = 4, min_tune_support: int = MIN_TUNE_SUPPORT,
                  length_feature: bool = False, context_free_families: tuple[str, ...] = CONTEXT_FREE_FAMILIES,
-                 drop_unigrams: tuple[str, ...] = PRONOUNS, decorrelate_bins: int | None = 8,
+                 drop_unigrams: tuple[str, ...] = PRONOUNS,
+                 drop_ngram_words: tuple[str, ...] = FIRST_PERSON_SINGULAR, decorrelate_bins: int | None = 8,
                  overall_rule: str = "shifts", random_state: int = 0):
         self.nlp = nlp
         self.C = C
@@ -413,6 +415,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         self.length_feature = length_feature
         self.context_free_families = context_free_families
         self.drop_unigrams = drop_unigrams
+        self.drop_ngram_words = drop_ngram_words
         self.decorrelate_bins = decorrelate_bins
         self.overall_rule = overall_rule
         self.random_state = random_state
@@ -435,7 +438,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
                                          max_features=self.max_features, cue_weight=self.cue_weight,
                                          length_feature=self.length_feature,
                                          context_free_families=self.context_free_families,
-                                         drop_unigrams=self.drop_unigrams)
+                                         drop_unigrams=self.drop_unigrams,
+                                         drop_ngram_words=getattr(self, "drop_ngram_words", ()))
         analyses = self.featurizer_.analyses(X)  # one spaCy pass for features and covariates
         F = self.featurizer_.fit_analyses(analyses)
         base = PolarityClassifier(C=self.C, class_weight=self.class_weight, calibration=self.calibration,

@@ -43,6 +43,9 @@ CONTEXT_FREE_FAMILIES = ("first_person_singular", "first_person_plural", "second
 #: Personal pronouns (NORM forms) kept out of the unigram vocabulary (see ``drop_unigrams``).
 PRONOUNS = ("i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves",
             "you", "your", "yours", "yourself", "yourselves")
+#: First-person-singular words (NORM forms): no n-gram holding one is in the vocabulary (see
+#: ``drop_ngram_words``).
+FIRST_PERSON_SINGULAR = ("i", "me", "my", "mine", "myself")
 
 
 def analysis_covariates(analyses: Sequence[CueAnalysis]) -> tuple[np.ndarray, np.ndarray]:
@@ -148,15 +151,23 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         about stance by themselves ("I went to the meeting"), and their rates drove
         the score. Their words still enter through n-grams in context ("i know").
     drop_unigrams : tuple of str
-        Single words kept out of the n-gram vocabulary (their bigrams stay): by
-        default the personal pronouns, for the same reason.
+        Single words kept out of the n-gram vocabulary: by default the personal
+        pronouns, for the same reason.
+    drop_ngram_words : tuple of str
+        Words whose n-grams (any n) are all kept out of the vocabulary: by default
+        the first-person-singular pronouns. Bigrams such as "i have" or "my code"
+        let the rate of "I" stand in for stance (the shortcut check's correlation
+        was 0.107 on dev's neutral passages with them, 0.064 without); what "I"
+        means in context reaches the model through the cue families ("I don't
+        know", "I know for a fact", "my notes", "I'm not posting it").
     """
 
     def __init__(self, nlp: str | Path | None = None, ngram_range: tuple[int, int] = (1, 2),
                  min_df: int = 2, max_features: int | None = 60000, cue_weight: float = 0.5,
                  batch_size: int = 256, length_feature: bool = False,
                  context_free_families: tuple[str, ...] = CONTEXT_FREE_FAMILIES,
-                 drop_unigrams: tuple[str, ...] = PRONOUNS):
+                 drop_unigrams: tuple[str, ...] = PRONOUNS,
+                 drop_ngram_words: tuple[str, ...] = FIRST_PERSON_SINGULAR):
         self.nlp = nlp
         self.ngram_range = ngram_range
         self.min_df = min_df
@@ -166,6 +177,7 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         self.length_feature = length_feature
         self.context_free_families = context_free_families
         self.drop_unigrams = drop_unigrams
+        self.drop_ngram_words = drop_ngram_words
 
     # -- parsing ----------------------------------------------------------------
     def _analyses(self, X):
@@ -234,7 +246,11 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
                 terms.append(t)
         self.vectorizer_ = _vectorizer(self.min_df, self.max_features)
         stop = set(self.drop_unigrams or ())
-        self.vectorizer_.fit([[t for t in ts if t not in stop] for ts in terms] if stop else terms)
+        words = set(getattr(self, "drop_ngram_words", ()) or ())
+        if stop or words:
+            terms = [[t for t in ts if t not in stop and not (words and words.intersection(t.split(" ")))]
+                     for ts in terms]
+        self.vectorizer_.fit(terms)
         # one term string can come from more than one token sequence (a NORM may hold a space)
         pairs = sorted((h, col) for term, col in self.vectorizer_.vocabulary_.items() for h in seen[term])
         self.ngram_hashes_ = np.array([h for h, _ in pairs], dtype=np.uint64)
