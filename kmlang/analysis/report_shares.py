@@ -156,7 +156,7 @@ def shares_section(scores: pd.DataFrame, card: Mapping | None, model=None,
               "43\u201371% of the time, and the corrected share was further from it than the "
               "plain count of the model\u2019s labels (\u201ccounted\u201d, under each "
               "estimate); intervals without the between-community part covered it only "
-              "1\u201328% of the time, <code>benchmarks/quantification.py</code>). So a wide "
+              "0\u201328% of the time, <code>benchmarks/quantification.py</code>). So a wide "
               "interval here is the honest answer: the model cannot tell this community\u2019s "
               "share more closely. Where the corrected and the counted share disagree, read both "
               "as rough. Grades: "
