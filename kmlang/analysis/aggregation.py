@@ -585,7 +585,7 @@ def aggregate(scores: pd.DataFrame, by="author", freq: str | None = None, *,
         92-94% coverage when samples come from those communities). The model's
         error rates differ between communities, though: with one community held
         out at a time, the corrected shares were further from the truth than
-        counting (15 against 9 points at a true share of 1%) and their intervals
+        counting (15 against 8 points at a true share of 1%) and their intervals
         covered it 0-28% of the time (``benchmarks/quantification.py``). ``True`` adds that
         between-community variation to the intervals: much wider, and still
         short of nominal (43-71% held out), meant for a community unlike the
