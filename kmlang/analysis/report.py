@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import io
 import json
 import math
@@ -52,6 +51,7 @@ from kmlang.analysis.pseudonym import (  # noqa: F401 - PSEUDONYM_KEY_ENV re-exp
     pseudonym,
 )
 from kmlang.analysis.report_shares import (
+    _esc,
     aggregate_with_shares,
     headline_targets,
     length_section,
@@ -168,10 +168,6 @@ def _isna(value) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def _esc(value) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def _fmt(v, spec: str = "+.2f") -> str:

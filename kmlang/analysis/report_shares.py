@@ -27,7 +27,8 @@ _ORDER = ("overall",) + SHIFT_IDS
 
 
 def _esc(value) -> str:
-    return html.escape(str(value), quote=True)
+    """HTML-escaped text of ``value`` (quotes too; ``None`` is empty): the report's one escaper."""
+    return html.escape("" if value is None else str(value), quote=True)
 
 
 def _pct(v) -> str:
