@@ -38,7 +38,7 @@ TRICKY = [
 
 def _real(shared, n, name="stackexchange.jsonl"):
     with (shared / "corpora" / name).open(encoding="utf-8") as fh:
-        return [json.loads(line)["text"] for line, _ in zip(fh, range(n))]
+        return [json.loads(line)["text"] for line, _ in zip(fh, range(n), strict=False)]
 
 
 _DOC = spacy.blank("en")("a " * 20)
@@ -51,14 +51,14 @@ def test_select_longest_is_filter_spans_per_family(matches):
     doc = _DOC
     rows = np.array([(d, f, s, s + n) for d, f, s, n in matches], dtype=np.int64).reshape(-1, 4)
     d, f, s, e = select_longest(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3])
-    got = sorted(zip(d.tolist(), f.tolist(), s.tolist(), e.tolist()))
+    got = sorted(zip(d.tolist(), f.tolist(), s.tolist(), e.tolist(), strict=True))
     want = []
     for di in range(3):
         for fi in range(4):
             spans = [Span(doc, a, b) for dd, ff, a, b in rows.tolist() if dd == di and ff == fi]
             want += [(di, fi, sp.start, sp.end) for sp in filter_spans(spans)]
     assert got == sorted(want)
-    order = list(zip(d.tolist(), s.tolist(), e.tolist()))
+    order = list(zip(d.tolist(), s.tolist(), e.tolist(), strict=True))
     assert order == sorted(order)
 
 
@@ -91,7 +91,7 @@ def test_analysis_counts_equal_span_counts(nlp, shared):
     an = comp.analyse(docs)
     counts = an.counts
     for i, doc in enumerate(docs):
-        assert dict(zip(comp.families, counts[i].tolist())) == doc._.kml_cue_counts
+        assert dict(zip(comp.families, counts[i].tolist(), strict=True)) == doc._.kml_cue_counts
         assert an.n_tokens[i] == doc._.kml_n_tokens
 
 

@@ -173,7 +173,8 @@ def _batch_pattern_matches(comp, docs):
     fam, s, e = comp._patterns.match(table)
     dids = np.searchsorted(table.offsets, s, side="right") - 1
     off = table.offsets
-    return {(int(d), comp.families[f], int(a - off[d]), int(b - off[d])) for d, f, a, b in zip(dids, fam, s, e)}
+    return {(int(d), comp.families[f], int(a - off[d]), int(b - off[d]))
+            for d, f, a, b in zip(dids, fam, s, e, strict=True)}
 
 
 def _spacy_matches(comp, docs):
@@ -233,7 +234,7 @@ def test_batch_pattern_matcher_on_real_text(nlp, shared):
 
     comp = nlp.get_pipe("kmlang_cues")
     with (shared / "corpora" / "stackexchange.jsonl").open(encoding="utf-8") as fh:
-        texts = [_json.loads(line)["text"] for line, _ in zip(fh, range(1500))]
+        texts = [_json.loads(line)["text"] for line, _ in zip(fh, range(1500), strict=False)]
     docs = list(nlp.pipe(texts))
     found = _batch_pattern_matches(comp, docs)
     assert found and found == _spacy_matches(comp, docs)

@@ -139,7 +139,7 @@ def test_empty_input_writes_header_only(tmp_path):
 def test_cli_end_to_end_on_5000_real_passages(tmp_path, shared):
     src = tmp_path / "se.jsonl"
     with (shared / "corpora" / "stackexchange.jsonl").open(encoding="utf-8") as fh, src.open("w") as out:
-        for line, _ in zip(fh, range(5000)):
+        for line, _ in zip(fh, range(5000), strict=False):
             out.write(line)
     scores = tmp_path / "scores.parquet"
     runner = CliRunner()

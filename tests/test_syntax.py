@@ -40,7 +40,7 @@ def test_parsed_docs_are_analysed_with_syntax_by_any_auto_component(syntax_nlp, 
     an = nlp.get_pipe("kmlang_cues").analyse(docs)
     families = nlp.get_pipe("kmlang_cues").families
     for i, doc in enumerate(docs):
-        assert dict(zip(families, an.counts[i].tolist())) == doc._.kml_cue_counts
+        assert dict(zip(families, an.counts[i].tolist(), strict=True)) == doc._.kml_cue_counts
 
 
 def test_explain_with_the_syntax_pipeline_matches_score(syntax_nlp, model):

@@ -16,7 +16,8 @@ import pandas as pd
 from kmlang.model.reliability import RULE, Grade, grades
 from kmlang.shifts import SHIFT_IDS, get_shift
 
-__all__ = ["shares_section", "length_section", "scored_rows", "aggregate_with_shares", "share_sentence", "headline_targets",
+__all__ = ["shares_section", "length_section", "scored_rows", "aggregate_with_shares", "share_sentence",
+           "headline_targets",
            "LENGTH_WARN_RHO"]
 
 #: |Spearman rho| of position and passage length from which the report warns

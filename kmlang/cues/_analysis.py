@@ -85,7 +85,8 @@ def select_longest(doc: np.ndarray, fam: np.ndarray, start: np.ndarray, end: np.
     """
     if len(doc) == 0:
         return doc, fam, start, end
-    rows = np.unique(np.stack([doc, fam, start, end], axis=1).astype(np.int64), axis=0)  # sorted by doc, fam, start, end
+    # sorted by doc, fam, start, end
+    rows = np.unique(np.stack([doc, fam, start, end], axis=1).astype(np.int64), axis=0)
     d, f, s, e = rows.T
     same = (d[1:] == d[:-1]) & (f[1:] == f[:-1])
     # a group overlaps when a start falls before the largest end seen so far in it

@@ -78,7 +78,7 @@ def _cue_counts(doc: Doc) -> dict[str, int]:
 def cue_rates(counts: dict[str, int], n_tokens: int) -> dict[str, float]:
     """Counts per 100 author tokens (0.0 for a passage without tokens); see :func:`rates_per_100`."""
     rates = rates_per_100(np.array([list(counts.values())], dtype=np.float64), np.array([n_tokens]))
-    return dict(zip(counts, rates[0].tolist()))
+    return dict(zip(counts, rates[0].tolist(), strict=True))
 
 
 def _cue_rates(doc: Doc) -> dict[str, float]:
@@ -112,11 +112,10 @@ def signature_start(text: str) -> int | None:
     signature)."""
     if "--" not in text:
         return None
-    last = None
-    for last in _SIG_LINE.finditer(text):
-        pass
-    if last is None:
+    lines = list(_SIG_LINE.finditer(text))
+    if not lines:
         return None
+    last = lines[-1]
     tail = text[last.end():]
     lines = [ln for ln in tail.splitlines() if ln.strip()]
     if not lines or len(lines) > SIGNATURE_MAX_LINES or len(tail.strip()) > SIGNATURE_MAX_CHARS:

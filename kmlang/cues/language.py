@@ -3,7 +3,8 @@
 A parsed passage with at least 8 alphabetic tokens is flagged when fewer than
 10% of them are English function words (spaCy's English stop-word list); any
 passage is flagged when more than half of its word tokens (not spaces or
-punctuation) are written mostly outside the Latin script (letters above U+024F). Scores of flagged passages are still computed but marked
+punctuation) are written mostly outside the Latin script (letters above U+024F).
+Scores of flagged passages are still computed but marked
 ``status == "non_english"`` (out of the model's scope).
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from itertools import pairwise
 from pathlib import Path
 
 from spacy.language import Language
@@ -73,7 +74,7 @@ def render_cues(text: str | Doc, *, nlp: str | Path | Language | None = None, pa
 def _highlight(text: str, spans: list[tuple[int, int, str]]) -> str:
     cuts = sorted({0, len(text)} | {a for a, _, _ in spans} | {b for _, b, _ in spans})
     out = []
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in pairwise(cuts):
         seg = escape(text[a:b])
         active = [sp for sp in spans if sp[0] <= a and sp[1] >= b]
         if not active:

@@ -20,8 +20,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from spacy.tokens import Doc
 
-from kmlang.model.features import (CONTEXT_FREE_FAMILIES, FIRST_PERSON_SINGULAR, PRONOUNS, CueFeaturizer,
-                                   analysis_covariates)
+from kmlang.model.features import (
+    CONTEXT_FREE_FAMILIES,
+    FIRST_PERSON_SINGULAR,
+    PRONOUNS,
+    CueFeaturizer,
+    analysis_covariates,
+)
 from kmlang.shifts import SHIFT_IDS, TARGETS
 
 __all__ = ["PolarityClassifier", "ShiftClassifier", "CLASSES"]

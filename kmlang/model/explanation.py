@@ -164,7 +164,7 @@ def explain(text: str, *, model=None, nlp: str | Path | Language | None = None,
             hi = coef[cls.index(1)] if 1 in cls else np.zeros(coef.shape[1])
             lo = coef[cls.index(-1)] if -1 in cls else np.zeros(coef.shape[1])
             diff = hi - lo
-            for j, v in zip(nz, vals):
+            for j, v in zip(nz, vals, strict=True):
                 w = float(v * diff[j])
                 if abs(w) < min_weight:
                     continue

@@ -241,7 +241,7 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
                 k = keys[bounds[i]:bounds[i + 1]]
                 t = _terms([an.strings[h] for h in k.tolist()], self.ngram_range)
                 hashes, _ = ngram_keys(k, np.zeros(len(k), dtype=np.int64), self.ngram_range)
-                for term, h in zip(t, hashes.tolist()):  # same order: unigrams, then bigrams, ...
+                for term, h in zip(t, hashes.tolist(), strict=True):  # same order: unigrams, then bigrams, ...
                     seen.setdefault(term, set()).add(h)
                 terms.append(t)
         self.vectorizer_ = _vectorizer(self.min_df, self.max_features)

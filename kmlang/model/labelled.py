@@ -111,7 +111,7 @@ def load_labelled(path: str | Path | None = None, *, split: str | None = None,
     df = label_frame(records)
     pair = df["pair_id"] if "pair_id" in df.columns else pd.Series([None] * len(df), index=df.index)
     df["kind"] = ["real" if isinstance(c, str) else ("contrast" if isinstance(p, str) else "authored")
-                  for c, p in zip(df["corpus_id"], pair)]
+                  for c, p in zip(df["corpus_id"], pair, strict=True)]
     if "text" not in df.columns:
         df["text"] = None
     real = df["kind"] == "real"
