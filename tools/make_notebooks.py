@@ -126,15 +126,19 @@ ends = [ranked["author"].iloc[-1], ranked["author"].iloc[0]]
 plot.profile(by_author, groups=ends)
 plt.show()'''),
         md("""
-`kmlang.trend` gives the mean position per period and the change per period (a weighted
-least-squares slope with a 95% interval). Months for a short export, quarters for a long one.
+`kmlang.trend` gives the mean position per period and a weighted least-squares slope per
+year with a 95% interval. A shift counts as changing only when that interval excludes 0 and
+the fitted change over the whole span is at least 0.10; `describe` says it in a sentence.
+Months for a short export, quarters for a long one.
 """),
         code('''span_days = (scores["timestamp"].max() - scores["timestamp"].min()).days
 freq = "M" if span_days <= 400 else "Q"
 tr = kmlang.trend(scores, freq=freq)
 plot.trend(tr, shifts=["overall", "not_knowing"])
 plt.show()
-tr.slopes[["n_periods", "overall_slope", "overall_slope_lo", "overall_slope_hi"]].round(4)'''),
+print(tr.describe("overall"))
+tr.slopes[["n_periods", "overall_slope_per_year", "overall_slope_per_year_lo",
+           "overall_slope_per_year_hi", "overall_change", "overall_changing"]].round(4)'''),
         md("""
 ## 5. Open the passages behind one number
 
