@@ -73,12 +73,9 @@ def test_signature_prefilter_finds_every_delimiter_line(nlp, text):
     text with a delimiter line must still have its signature left out."""
     from kmlang.cues.component import signature_start
 
-    doc = nlp(text)
     start = signature_start(text)
-    quoted = [q for q in doc.spans["kml_quoted"]] if "kml_quoted" in doc.spans else None
     an = nlp.get_pipe("kmlang_cues").analyse([nlp.make_doc(text)])
     assert (start is not None) == (0 in an.quotes and any(b == len(text) for _, b in an.quotes[0]))
-    del quoted
 
 
 def test_counts_rates_and_spans(nlp):

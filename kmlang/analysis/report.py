@@ -350,7 +350,6 @@ def _trend_section(scores: pd.DataFrame, freq: str, min_passages: int) -> str:
 
 def _ends_section(scores: pd.DataFrame, by: str, min_passages: int, names: bool,
                   card: Mapping | None = None, model=None) -> str:
-
     if by not in scores.columns:
         return _note(f"The passages have no {_esc(by)} column, so there are no groups to "
                      "compare.")

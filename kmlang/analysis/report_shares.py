@@ -60,18 +60,16 @@ def _grade_badge(g: Grade) -> str:
             f"{_esc(g.grade)}</span>")
 
 
-def aggregate_with_shares(scores: pd.DataFrame, **kwargs) -> pd.DataFrame:
+def aggregate_with_shares(scores: pd.DataFrame, *, model=None, **kwargs) -> pd.DataFrame:
     """:func:`kmlang.aggregate` with the shares' intervals allowing for a community unlike the
     labelled ones (``share_communities=True``), or without that when the model's error
     sample does not name communities."""
     from kmlang.analysis.aggregation import aggregate
+    from kmlang.model.quantify import has_communities
+    from kmlang.model.scoring import resolve_model
 
-    try:
-        return aggregate(scores, share_communities=True, **kwargs)
-    except ValueError as err:
-        if "community" not in str(err):
-            raise
-        return aggregate(scores, **kwargs)
+    model = resolve_model(model)
+    return aggregate(scores, model=model, share_communities=has_communities(model), **kwargs)
 
 
 def shares_section(scores: pd.DataFrame, card: Mapping | None, model=None,

@@ -112,10 +112,10 @@ def signature_start(text: str) -> int | None:
     signature)."""
     if "--" not in text:
         return None
-    lines = list(_SIG_LINE.finditer(text))
-    if not lines:
+    delimiters = list(_SIG_LINE.finditer(text))
+    if not delimiters:
         return None
-    last = lines[-1]
+    last = delimiters[-1]
     tail = text[last.end():]
     lines = [ln for ln in tail.splitlines() if ln.strip()]
     if not lines or len(lines) > SIGNATURE_MAX_LINES or len(tail.strip()) > SIGNATURE_MAX_CHARS:
@@ -248,35 +248,34 @@ class CueComponent:
         table = token_table(docs)
         offsets = table.offsets
         n_tok = len(table.orth)
-        # quoted lines: char ranges per doc, and a token mask
-        quoted = np.zeros(n_tok, dtype=bool)
+        # text that is not the author's: quoted lines and a trailing signature block, as char
+        # ranges per doc. Only docs with a ">" (or the prefix) or a "--" token are looked at:
+        # ``Doc.text`` rebuilds the string from the tokens, a third of the scoring time if done
+        # for every doc.
         quotes: dict[int, list[tuple[int, int]]] = {}
-        if self.quote_prefix:
-            if self.quote_prefix == ">":
-                maybe = np.unique(table.doc_id[table.orth == self._gt_hash]).tolist()
-            else:
-                maybe = [i for i, d in enumerate(docs) if self.quote_prefix in d.text]
-            regex = _quote_regex(self.quote_prefix)
-            for i in maybe:
-                doc = docs[i]
-                found = [(m.start(), m.end()) for m in regex.finditer(doc.text)]
-                if found:
-                    quotes[i] = found
-                    for a, b in found:
-                        sp = doc.char_span(a, b, alignment_mode="expand")
-                        if sp is not None:
-                            quoted[offsets[i] + sp.start: offsets[i] + sp.end] = True
-        # signature blocks: not the author's stance either. Only docs with a "--" token can hold
-        # a delimiter line (``Doc.text`` rebuilds the string, a third of the scoring time)
-        for i in np.unique(table.doc_id[table.orth == self._dash_hash]).tolist():
-            doc = docs[i]
-            start = signature_start(doc.text)
-            if start is None:
-                continue
-            quotes.setdefault(i, []).append((start, len(doc.text)))
-            sp = doc.char_span(start, len(doc.text), alignment_mode="expand")
-            if sp is not None:
-                quoted[offsets[i] + sp.start: offsets[i] + sp.end] = True
+        if self.quote_prefix == ">":
+            quote_docs = set(np.unique(table.doc_id[table.orth == self._gt_hash]).tolist())
+        elif self.quote_prefix:
+            quote_docs = {i for i, d in enumerate(docs) if self.quote_prefix in d.text}
+        else:
+            quote_docs = set()
+        sig_docs = set(np.unique(table.doc_id[table.orth == self._dash_hash]).tolist())
+        for i in sorted(quote_docs | sig_docs):
+            text = docs[i].text
+            ranges = []
+            if i in quote_docs:
+                ranges = [(m.start(), m.end()) for m in _quote_regex(self.quote_prefix).finditer(text)]
+            start = signature_start(text) if i in sig_docs else None
+            if start is not None:
+                ranges.append((start, len(text)))
+            if ranges:
+                quotes[i] = ranges
+        quoted = np.zeros(n_tok, dtype=bool)
+        for i, ranges in quotes.items():
+            for a, b in ranges:
+                sp = docs[i].char_span(a, b, alignment_mode="expand")
+                if sp is not None:
+                    quoted[offsets[i] + sp.start: offsets[i] + sp.end] = True
         author = ~(table.has("IS_SPACE") | quoted)
         # raw matches in global token positions
         parts = []

@@ -444,7 +444,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
                                          length_feature=self.length_feature,
                                          context_free_families=self.context_free_families,
                                          drop_unigrams=self.drop_unigrams,
-                                         drop_ngram_words=getattr(self, "drop_ngram_words", ()))
+                                         drop_ngram_words=self.drop_ngram_words)
         analyses = self.featurizer_.analyses(X)  # one spaCy pass for features and covariates
         F = self.featurizer_.fit_analyses(analyses)
         base = PolarityClassifier(C=self.C, class_weight=self.class_weight, calibration=self.calibration,

@@ -246,10 +246,9 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
                 terms.append(t)
         self.vectorizer_ = _vectorizer(self.min_df, self.max_features)
         stop = set(self.drop_unigrams or ())
-        words = set(getattr(self, "drop_ngram_words", ()) or ())
+        words = set(self.drop_ngram_words or ())
         if stop or words:
-            terms = [[t for t in ts if t not in stop and not (words and words.intersection(t.split(" ")))]
-                     for ts in terms]
+            terms = [[t for t in ts if t not in stop and words.isdisjoint(t.split(" "))] for ts in terms]
         self.vectorizer_.fit(terms)
         # one term string can come from more than one token sequence (a NORM may hold a space)
         pairs = sorted((h, col) for term, col in self.vectorizer_.vocabulary_.items() for h in seen[term])

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["METHODS", "DEFAULT_METHOD", "MIN_GOLD", "MIN_DISCRIMINATION", "POLES", "ErrorModel",
-           "PoleRates", "error_model"]
+           "PoleRates", "error_model", "has_communities"]
 
 METHODS = ("cc", "pcc", "acc", "pacc")
 DEFAULT_METHOD = "pacc"
@@ -228,13 +228,20 @@ def error_model(model, *, communities: bool = False) -> ErrorModel | None:
     proba = np.asarray(sample["proba"], dtype=float)
     labels = model.decide({t: proba[:, j, :] for j, t in enumerate(targets)})
     groups = sample.get("group") if communities else None
-    if communities and groups is None:
+    if communities and not has_communities(model):
         raise ValueError("This model's error sample does not say which community each passage "
                          "comes from; retrain it with `kmlang train` to use communities=True")
     em = ErrorModel(sample["gold"], proba, np.column_stack([labels[t] for t in targets]), targets,
                     groups=None if groups is None else np.asarray(groups))
     cache[communities] = em
     return em
+
+
+def has_communities(model) -> bool:
+    """Whether ``model``'s error sample says which community each passage comes from (what
+    ``error_model(model, communities=True)`` needs)."""
+    sample = getattr(model, "error_sample_", None)
+    return bool(sample) and sample.get("group") is not None
 
 
 def _check_method(method: str) -> None:
