@@ -363,11 +363,10 @@ def _share_spec(shares: bool, model, method: str, random_state, communities: boo
     """The share recipe for ``aggregate(shares=...)``: ``None`` when off or not possible."""
     if not shares:
         return None
-    from kmlang.model.quantify import METHODS, error_model
+    from kmlang.model.quantify import check_method, error_model
     from kmlang.model.scoring import resolve_model
 
-    if method not in METHODS:
-        raise ValueError(f"share_method must be one of {', '.join(METHODS)}, got {method!r}")
+    check_method(method, "share_method")
     em = error_model(resolve_model(model), communities=communities)
     if em is None:
         import warnings

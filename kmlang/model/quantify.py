@@ -138,7 +138,7 @@ class ErrorModel:
 
     def rates(self, target: str, pole: int, method: str = DEFAULT_METHOD) -> PoleRates:
         """:class:`PoleRates` of ``target``'s ``pole`` (+1 or -1) for ``method``'s score."""
-        _check_method(method)
+        check_method(method)
         probabilistic = method in ("pcc", "pacc")
         key = (target, int(pole), probabilistic)
         if key not in self._rates:
@@ -186,7 +186,7 @@ class ErrorModel:
             passages, and for the adjusted methods when the pole is not usable
             (:attr:`PoleRates.usable`).
         """
-        _check_method(method)
+        check_method(method)
         q = np.atleast_1d(np.asarray(q, dtype=float))
         q_se = np.broadcast_to(np.asarray(q_se, dtype=float), q.shape)
         n_arr = np.broadcast_to(np.asarray(np.nan if n is None else n, dtype=float), q.shape)
@@ -244,9 +244,10 @@ def has_communities(model) -> bool:
     return bool(sample) and sample.get("group") is not None
 
 
-def _check_method(method: str) -> None:
+def check_method(method: str, name: str = "method") -> None:
+    """Raise a ``ValueError`` naming the argument ``name`` unless ``method`` is one of ``METHODS``."""
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise ValueError(f"{name} must be one of {', '.join(METHODS)}, got {method!r}")
 
 
 def _mean(x: np.ndarray) -> float:
