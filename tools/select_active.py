@@ -15,9 +15,10 @@ set (passage or thread) and not labelled already:
 
 Usage: python tools/select_active.py OUT_DIR [--seed 9090] [--per-batch 400]
        [--model DIR] [--model-cells knowing+1:200,sharing+1:150] [--phrase-cells novelty+1:50]
-       [--random 480] [--prefix batch]
+       [--random 480] [--random-by-corpus wikipedia_talk:800,reddit:300] [--prefix batch]
 (the fifth draw used the defaults; the sixth: --seed 6161 --model MODEL_TRAINED_WITH_DRAW_5
- and the cell quotas in data/README.md)
+ and the cell quotas in data/README.md; the eighth, random only: --seed 8181 --model-cells ""
+ --phrase-cells "" --random-by-corpus wikipedia_talk:800,reddit:300,stackexchange:650,r_mailing_lists:650)
 Writes OUT_DIR/batch_XX.jsonl (text included, for reading only; never commit)
 and OUT_DIR/second_pass.jsonl (a random 15% for the blind second pass).
 """
@@ -81,12 +82,16 @@ def main() -> None:
     ap.add_argument("--model-cells", default=None, help="cell:quota,... (default: every cell, MODEL_QUOTA)")
     ap.add_argument("--phrase-cells", default=None, help="cell:quota,... (default: every cell, PHRASE_QUOTA)")
     ap.add_argument("--random", type=int, default=RANDOM_QUOTA)
+    ap.add_argument("--random-by-corpus", default=None,
+                    help="corpus:quota,... (source prefix, e.g. wikipedia_talk:800); replaces --random")
     args = ap.parse_args()
 
     def quotas(spec, default):
         if spec is None:
             return {cell: default for cell in PHRASES}
         out = {}
+        if not spec.strip():
+            return out
         for item in spec.split(","):
             cell, q = item.rsplit(":", 1)
             out[(cell[:-2], int(cell[-2:]))] = int(q)
@@ -118,7 +123,7 @@ def main() -> None:
     import kmlang  # the current default model, for the model part only
 
     model = kmlang.load_model(args.model) if args.model else None
-    scores = kmlang.score([r["text"] for r in pool], model=model, progress=False)
+    scores = kmlang.score([r["text"] for r in pool], model=model, progress=False) if model_q else None
     for (shift, pole), quota in model_q.items():
         p = (scores[f"{shift}_relevance"] + pole * scores[shift]) / 2
         order = p.fillna(-1).to_numpy().argsort()[::-1]
@@ -135,11 +140,18 @@ def main() -> None:
                 break
             if rx.search(r["text"]):
                 n += take(r, "phrase", f"{shift}{pole:+d}")
-    n = 0
-    for r in pool:
-        if n >= args.random:
-            break
-        n += take(r, "random")
+    if args.random_by_corpus:
+        left = {k: int(q) for k, q in (item.rsplit(":", 1) for item in args.random_by_corpus.split(","))}
+        for r in pool:
+            corpus = r["source"].split(":")[0]
+            if left.get(corpus, 0) > 0 and take(r, "random"):
+                left[corpus] -= 1
+    else:
+        n = 0
+        for r in pool:
+            if n >= args.random:
+                break
+            n += take(r, "random")
     out = list(chosen.values())
     rng.shuffle(out)
     dest = Path(args.out_dir)
