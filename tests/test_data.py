@@ -79,6 +79,25 @@ def test_contrast_pairs(contrast):
         assert "contrast" in a["tags"] and a["text"] != b["text"], pid
 
 
+def test_written_passages_are_not_near_copies_of_probes():
+    """No authored passage or side of a pair comes within character 5-gram Jaccard 0.2 of a
+    behavioural probe (``tools/probe_overlap.py``), so the suite measures generalisation."""
+    import sys
+
+    sys.path.insert(0, str(ROOT.parents[1] / "tools"))
+    from probe_overlap import LIMIT, max_similarity, probe_texts, written_records
+
+    recs = written_records()
+    assert len(recs) > 3000
+    sim = max_similarity([r["text"] for r in recs], probe_texts())
+    near = [(r["id"], round(float(s), 3)) for r, s in zip(recs, sim, strict=True) if s >= LIMIT]
+    assert not near
+    # the measure itself: a probe is a near copy of itself, an unrelated sentence is not
+    probe = probe_texts()[0]
+    assert max_similarity([probe, "Zebras graze at dawn near the quarry."], [probe]).tolist()[0] == 1.0
+    assert max_similarity(["Zebras graze at dawn near the quarry."], [probe])[0] < LIMIT
+
+
 def test_unique_ids():
     ids = [r["id"] for _, _, r in _records("*.jsonl")]
     assert len(ids) == len(set(ids))
