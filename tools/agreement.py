@@ -50,7 +50,9 @@ def table() -> dict[str, dict[str, dict[str, float]]]:
         "real, seventh draw": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values()
                                 if "corpus_id" in r}, load("agreement/real_second_10.jsonl", "corpus_id")),
         "contrastive pairs, set C": (load("agreement/first_pass.jsonl", "id"),
-                                     load("agreement/contrast_second_*.jsonl", "id")),
+                                     load("agreement/contrast_second_0.jsonl", "id")),
+        "contrastive pairs, set D": (load("agreement/first_pass.jsonl", "id"),
+                                     load("agreement/contrast_second_1.jsonl", "id")),
     }
     res = {}
     for part, (first, second) in parts.items():
