@@ -98,6 +98,36 @@ def test_written_passages_are_not_near_copies_of_probes():
     assert max_similarity(["Zebras graze at dawn near the quarry."], [probe])[0] < LIMIT
 
 
+def test_notes_hold_no_passage_text():
+    """Annotators' notes on real passages may name a few words, never a run of the corpora's text
+    (``tools/redact_notes.py``)."""
+    import sys
+
+    from kmlang.model.labelled import corpora_dir
+
+    if corpora_dir() is None:
+        pytest.skip("needs ../shared/corpora")
+    sys.path.insert(0, str(ROOT.parents[1] / "tools"))
+    from redact_notes import TEST_RUN, note_files, passages, redact, shared_runs
+
+    text = passages()
+    corpus_of = {r["id"]: r["corpus_id"] for _, _, r in _records("real_*.jsonl")}
+    checked, leaks = 0, []
+    for f in note_files():
+        for line in f.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line) if line.strip() else {}
+            cid = r.get("corpus_id") or corpus_of.get(r.get("id"))
+            if r.get("note") and cid in text:
+                checked += 1
+                if shared_runs(r["note"], text[cid], TEST_RUN):
+                    leaks.append((f.name, r.get("id") or cid))
+    assert checked > 1000 and not leaks, leaks[:5]
+    # the check itself finds a quoted run and redaction removes it
+    passage = "I have been looking for a clean way to merge these two tables for hours."
+    note = "admits being stuck: 'I have been looking for a clean way to merge these two tables'"
+    assert shared_runs(note, passage, TEST_RUN) and not shared_runs(redact(note, passage), passage, TEST_RUN)
+
+
 def test_unique_ids():
     ids = [r["id"] for _, _, r in _records("*.jsonl")]
     assert len(ids) == len(set(ids))
