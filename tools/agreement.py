@@ -49,6 +49,8 @@ def table() -> dict[str, dict[str, dict[str, float]]]:
                               if "corpus_id" in r}, load("agreement/real_second_9.jsonl", "corpus_id")),
         "real, seventh draw": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values()
                                 if "corpus_id" in r}, load("agreement/real_second_10.jsonl", "corpus_id")),
+        "real, eighth draw": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values()
+                               if "corpus_id" in r}, load("agreement/real_second_11.jsonl", "corpus_id")),
         "contrastive pairs, set C": (load("agreement/first_pass.jsonl", "id"),
                                      load("agreement/contrast_second_0.jsonl", "id")),
         "contrastive pairs, set D": (load("agreement/first_pass.jsonl", "id"),
