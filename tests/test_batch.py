@@ -130,6 +130,17 @@ def test_no_first_person_singular_ngram_in_the_vocabulary():
     assert "i think" in kept.vectorizer_.vocabulary_
 
 
+def test_sense_dependent_words_only_in_context():
+    """"share", "open", "own" alone say nothing about their sense ("market share", "open the
+    window"): they are not unigrams, but their bigrams are, so the context decides."""
+    texts = ["We share the flat and the market share fell.", "Happy to share the notes with everyone.",
+             "Please open the window.", "I'm open to corrections.", "Our own goal cost us the match."] * 3
+    vocab = set(CueFeaturizer(min_df=1).fit(texts).vectorizer_.vocabulary_)
+    assert not vocab & {"share", "open", "own", "sharing", "shared"}
+    assert {"to share", "share the", "open to", "open the", "own goal"} <= vocab
+    assert "share" in CueFeaturizer(min_df=1, drop_unigrams=()).fit(texts).vectorizer_.vocabulary_
+
+
 def test_model_without_hash_index_says_retrain(model):
     import copy
 

@@ -17,7 +17,7 @@ from kmlang.shifts import TARGETS
 
 #: Highest overall failure rate of the default model on the packaged probes. Lower it
 #: whenever a model does better; never raise it (the suite only gets stricter).
-FAILURE_CEILING = 0.16
+FAILURE_CEILING = 0.15
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,8 @@ def _expected_failures(estimator):
             "calibration re-fits the class priors on out-of-fold logits, undoing class_weight by design"}
 
 
-@parametrize_with_checks([PolarityClassifier(calibration_cv=2), PolarityClassifier(calibration=None)],
+@parametrize_with_checks([PolarityClassifier(calibration_cv=2), PolarityClassifier(calibration=None),
+                          PolarityClassifier(calibration_cv=2, calibration_repeats=2)],
                          expected_failed_checks=_expected_failures)
 def test_polarity_classifier_passes_sklearn_checks(estimator, check):
     check(estimator)
@@ -88,6 +89,23 @@ def test_deterministic(tiny):
     for t in TARGETS:
         np.testing.assert_array_equal(a.predict_proba(texts)[t], b.predict_proba(texts)[t])
     assert a.thresholds_ == b.thresholds_
+
+
+def test_calibration_repeats_average_the_fold_splits():
+    """Repeated fold splits: the calibrator sees every split's out-of-fold logits, and the
+    out-of-fold probabilities that tune the thresholds are their mean (less seed noise)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5))
+    y = np.where(X[:, 0] > 0.8, 1, np.where(X[:, 0] < -0.8, -1, 0))
+    one = PolarityClassifier(calibration_cv=3, random_state=0).fit(X, y)
+    one_b = PolarityClassifier(calibration_cv=3, random_state=1).fit(X, y)
+    two = PolarityClassifier(calibration_cv=3, calibration_repeats=2, random_state=0).fit(X, y)
+    # with two repeats (seeds 0 and 1) the out-of-fold probabilities lie between the single splits'
+    lo, hi = np.minimum(one.oof_proba_, one_b.oof_proba_), np.maximum(one.oof_proba_, one_b.oof_proba_)
+    assert not np.allclose(two.oof_proba_, one.oof_proba_)
+    assert ((two.oof_proba_ >= lo - 0.05) & (two.oof_proba_ <= hi + 0.05)).mean() > 0.95
+    np.testing.assert_allclose(two.oof_proba_.sum(axis=1), 1.0)
+    assert two.predict_proba(X).shape == (120, 3)
 
 
 def test_learns_the_obvious(tiny_model):

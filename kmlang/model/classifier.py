@@ -23,7 +23,7 @@ from spacy.tokens import Doc
 from kmlang.model.features import (
     CONTEXT_FREE_FAMILIES,
     FIRST_PERSON_SINGULAR,
-    PRONOUNS,
+    UNIGRAMS_LEFT_OUT,
     CueFeaturizer,
     analysis_covariates,
 )
@@ -57,16 +57,22 @@ class PolarityClassifier(ClassifierMixin, BaseEstimator):
     calibration_cv : int
         Folds for the out-of-fold logits; reduced to the size of the rarest class
         (with fewer than 2 examples of a class, no calibration).
+    calibration_repeats : int
+        How many different fold splits (seeds ``random_state``, ``random_state + 1``, ...) give
+        out-of-fold logits: the calibrator is fitted on all of them and ``oof_proba_`` is their
+        mean, so calibration and the thresholds tuned on it depend less on one split.
     random_state : int
         Seed of the folds.
     """
 
     def __init__(self, C: float = 4.0, class_weight=None, calibration: str | None = "vector",
-                 calibration_cv: int = 3, random_state: int = 0, max_iter: int = 3000):
+                 calibration_cv: int = 3, calibration_repeats: int = 1, random_state: int = 0,
+                 max_iter: int = 3000):
         self.C = C
         self.class_weight = class_weight
         self.calibration = calibration
         self.calibration_cv = calibration_cv
+        self.calibration_repeats = calibration_repeats
         self.random_state = random_state
         self.max_iter = max_iter
 
@@ -92,21 +98,25 @@ class PolarityClassifier(ClassifierMixin, BaseEstimator):
             return self
         if self.calibration != "vector":
             raise ValueError(f"calibration must be 'vector' or None, got {self.calibration!r}")
-        oof = np.zeros((X.shape[0], len(self.classes_)))
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-        for tr, te in splitter.split(np.zeros(len(y)), y):
-            if len(np.unique(y[tr])) < len(self.classes_):
-                self._compact()
-                return self
-            m = self._base().fit(X[tr], y[tr], sample_weight=None if sw is None else sw[tr])
-            oof[te] = self._logits(m, X[te])
+        oofs = []
+        for r in range(max(1, int(self.calibration_repeats))):
+            oof = np.zeros((X.shape[0], len(self.classes_)))
+            splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state + r)
+            for tr, te in splitter.split(np.zeros(len(y)), y):
+                if len(np.unique(y[tr])) < len(self.classes_):
+                    self._compact()
+                    return self
+                m = self._base().fit(X[tr], y[tr], sample_weight=None if sw is None else sw[tr])
+                oof[te] = self._logits(m, X[te])
+            oofs.append(oof)
         cw = np.ones(len(y)) if calibration_weight is None else np.asarray(calibration_weight, dtype=float)
         if len(np.unique(y[cw > 0])) < len(self.classes_):
             cw = np.where(cw > 0, cw, 1e-3)
         self.calibrator_ = LogisticRegression(C=100.0, max_iter=self.max_iter, solver="newton-cg")
-        self.calibrator_.fit(oof, y, sample_weight=cw)
-        #: calibrated out-of-fold probabilities of the training rows (used to tune label thresholds)
-        self.oof_proba_ = self.calibrator_.predict_proba(oof)
+        self.calibrator_.fit(np.vstack(oofs), np.tile(y, len(oofs)), sample_weight=np.tile(cw, len(oofs)))
+        #: calibrated out-of-fold probabilities of the training rows (used to tune label thresholds),
+        #: averaged over the repeats of the fold split
+        self.oof_proba_ = np.mean([self.calibrator_.predict_proba(o) for o in oofs], axis=0)
         self._compact()
         return self
 
@@ -363,7 +373,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
     ----------
     nlp : None, str or Path
         Pipeline spec (``None``: blank English default).
-    C, class_weight, calibration, calibration_cv : see :class:`PolarityClassifier`.
+    C, class_weight, calibration, calibration_cv, calibration_repeats : see :class:`PolarityClassifier`.
     ngram_range, min_df, max_features, cue_weight : see :class:`CueFeaturizer`.
     targets : tuple of str
         What to predict (default: the eleven shifts and ``overall``).
@@ -397,11 +407,12 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, nlp=None, C: float = 4.0, class_weight=None, calibration="vector", calibration_cv: int = 3,
+                 calibration_repeats: int = 1,
                  ngram_range=(1, 2), min_df: int = 2, max_features: int | None = 60000,
                  cue_weight: float = 0.5, targets: tuple[str, ...] = TARGETS, thresholds: str | None = "cv",
                  threshold_cv: int = 4, min_tune_support: int = MIN_TUNE_SUPPORT,
                  length_feature: bool = False, context_free_families: tuple[str, ...] = CONTEXT_FREE_FAMILIES,
-                 drop_unigrams: tuple[str, ...] = PRONOUNS,
+                 drop_unigrams: tuple[str, ...] = UNIGRAMS_LEFT_OUT,
                  drop_ngram_words: tuple[str, ...] = FIRST_PERSON_SINGULAR, decorrelate_bins: int | None = 8,
                  overall_rule: str = "shifts", random_state: int = 0):
         self.nlp = nlp
@@ -409,6 +420,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.calibration = calibration
         self.calibration_cv = calibration_cv
+        self.calibration_repeats = calibration_repeats
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_features = max_features
@@ -448,7 +460,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         analyses = self.featurizer_.analyses(X)  # one spaCy pass for features and covariates
         F = self.featurizer_.fit_analyses(analyses)
         base = PolarityClassifier(C=self.C, class_weight=self.class_weight, calibration=self.calibration,
-                                  calibration_cv=self.calibration_cv, random_state=self.random_state)
+                                  calibration_cv=self.calibration_cv,
+                                  calibration_repeats=self.calibration_repeats, random_state=self.random_state)
         for t in targets:
             bad = set(np.unique(Y[t])) - {-1, 0, 1}
             if bad:

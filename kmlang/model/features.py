@@ -43,6 +43,12 @@ CONTEXT_FREE_FAMILIES = ("first_person_singular", "first_person_plural", "second
 #: Personal pronouns (NORM forms) kept out of the unigram vocabulary (see ``drop_unigrams``).
 PRONOUNS = ("i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves",
             "you", "your", "yours", "yourself", "yourselves")
+#: Stance words with senses that carry no stance ("share a flat", "market share", "open the
+#: valve", "own goal"): kept out of the unigram vocabulary, so that the word alone does not decide;
+#: their bigrams ("share my", "open to") and the context-aware cue families keep the sense.
+SENSE_DEPENDENT = ("share", "shares", "shared", "sharing", "open", "opened", "opens", "own", "owns", "owned")
+#: Single words kept out of the n-gram vocabulary by default (see ``drop_unigrams``).
+UNIGRAMS_LEFT_OUT = PRONOUNS + SENSE_DEPENDENT
 #: First-person-singular words (NORM forms): no n-gram holding one is in the vocabulary (see
 #: ``drop_ngram_words``).
 FIRST_PERSON_SINGULAR = ("i", "me", "my", "mine", "myself")
@@ -152,7 +158,11 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         the score. Their words still enter through n-grams in context ("i know").
     drop_unigrams : tuple of str
         Single words kept out of the n-gram vocabulary: by default the personal
-        pronouns, for the same reason.
+        pronouns, for the same reason, and "share", "open", "own" and their forms
+        (``SENSE_DEPENDENT``), whose bare word says nothing about its sense ("share a
+        flat", "open the window"); their bigrams stay. Leaving them out cut the
+        behavioural failures from 67 to 64 (mean of seeds 0-2) at the same real-text
+        pole-F1 within noise.
     drop_ngram_words : tuple of str
         Words whose n-grams (any n) are all kept out of the vocabulary: by default
         the first-person-singular pronouns. Bigrams such as "i have" or "my code"
@@ -166,7 +176,7 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
                  min_df: int = 2, max_features: int | None = 60000, cue_weight: float = 0.5,
                  batch_size: int = 256, length_feature: bool = False,
                  context_free_families: tuple[str, ...] = CONTEXT_FREE_FAMILIES,
-                 drop_unigrams: tuple[str, ...] = PRONOUNS,
+                 drop_unigrams: tuple[str, ...] = UNIGRAMS_LEFT_OUT,
                  drop_ngram_words: tuple[str, ...] = FIRST_PERSON_SINGULAR):
         self.nlp = nlp
         self.ngram_range = ngram_range
