@@ -581,13 +581,13 @@ def aggregate(scores: pd.DataFrame, by="author", freq: str | None = None, *,
     share_communities : bool
         The shares' intervals assume the model errs on these passages as it does,
         on average, on the labelled communities (measured for the default model:
-        92-94% coverage when samples come from those communities). The model's
+        93-97% coverage when samples come from those communities). The model's
         error rates differ between communities, though: with one community held
         out at a time, the corrected shares were further from the truth than
-        counting (15 against 8 points at a true share of 1%) and their intervals
-        covered it 0-28% of the time (``benchmarks/quantification.py``). ``True`` adds that
+        counting (8 against 5 points at a true share of 1%) and their intervals
+        covered it 28-47% of the time (``benchmarks/quantification.py``). ``True`` adds that
         between-community variation to the intervals: much wider, and still
-        short of nominal (43-71% held out), meant for a community unlike the
+        short of nominal (72-82% held out), meant for a community unlike the
         labelled ones.
 
     Returns
