@@ -2,7 +2,8 @@
 
 Draws: real_00-15 are the first two draws, real_16-23 the third, real_24-31 the
 fourth, real_32-42 the fifth (uncertainty and phrase enrichment for the thin
-cells), real_43-50 the sixth (model-chosen candidates for the thin cells); the
+cells), real_43-50 the sixth (model-chosen candidates for the thin cells),
+real_51-57 the seventh (model-chosen), real_58-69 the eighth (at random); the
 contrastive pairs are ``contrast_*.jsonl`` (see data/README.md). For each step
 this trains the default model on the train split of the authored files plus the
 files of that step, then scores it on the passages no step ever trains on: the
@@ -28,7 +29,8 @@ from kmlang.model.labelled import load_labelled  # noqa: E402
 from kmlang.model.train import train  # noqa: E402
 
 #: step -> (real_NN files below this number, with the contrastive pairs?)
-STEPS = {"4 draws": (32, False), "5 draws": (43, False), "6 draws": (51, False), "6 draws + pairs": (51, True)}
+STEPS = {"4 draws": (32, False), "5 draws": (43, False), "6 draws": (51, False), "6 draws + pairs": (51, True),
+         "7 draws + pairs": (58, True), "8 draws + pairs": (70, True)}
 
 
 def _files(last: int, pairs: bool) -> list[Path]:
