@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter, defaultdict
 from itertools import combinations
 from pathlib import Path
@@ -32,6 +33,13 @@ def _records(pattern):
             if line.strip():
                 out.append((f.name, n, json.loads(line)))
     return out
+
+
+def _tools_on_path() -> None:
+    """Make the data scripts in tools/ importable (the checks below reuse their measures)."""
+    tools = str(ROOT.parents[1] / "tools")
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +90,7 @@ def test_contrast_pairs(contrast):
 def test_written_passages_are_not_near_copies_of_probes():
     """No authored passage or side of a pair comes within character 5-gram Jaccard 0.2 of a
     behavioural probe (``tools/probe_overlap.py``), so the suite measures generalisation."""
-    import sys
-
-    sys.path.insert(0, str(ROOT.parents[1] / "tools"))
+    _tools_on_path()
     from probe_overlap import LIMIT, max_similarity, probe_texts, written_records
 
     recs = written_records()
@@ -101,13 +107,11 @@ def test_written_passages_are_not_near_copies_of_probes():
 def test_notes_hold_no_passage_text():
     """Annotators' notes on real passages may name a few words, never a run of the corpora's text
     (``tools/redact_notes.py``)."""
-    import sys
-
     from kmlang.model.labelled import corpora_dir
 
     if corpora_dir() is None:
         pytest.skip("needs ../shared/corpora")
-    sys.path.insert(0, str(ROOT.parents[1] / "tools"))
+    _tools_on_path()
     from redact_notes import TEST_RUN, note_files, passages, redact, shared_runs
 
     text = passages()

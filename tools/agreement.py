@@ -39,22 +39,16 @@ def flat(r: dict) -> dict[str, int]:
 
 
 def table() -> dict[str, dict[str, dict[str, float]]]:
+    first_labels = load("agreement/first_pass.jsonl", "id")  # first labels of every double-labelled passage
+    real_first = {r["corpus_id"]: r for r in first_labels.values() if "corpus_id" in r}
+    draws = {"fifth": 8, "sixth": 9, "seventh": 10, "eighth": 11}  # real draw -> its second-pass file
     parts = {
-        "authored": (load("agreement/first_pass.jsonl", "id"), load("agreement/authored_second_*.jsonl", "id")),
-        "real": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values() if "corpus_id" in r},
-                 load("agreement/real_second_*.jsonl", "corpus_id")),
-        "real, fifth draw": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values()
-                              if "corpus_id" in r}, load("agreement/real_second_8.jsonl", "corpus_id")),
-        "real, sixth draw": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values()
-                              if "corpus_id" in r}, load("agreement/real_second_9.jsonl", "corpus_id")),
-        "real, seventh draw": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values()
-                                if "corpus_id" in r}, load("agreement/real_second_10.jsonl", "corpus_id")),
-        "real, eighth draw": ({r["corpus_id"]: r for r in load("agreement/first_pass.jsonl", "id").values()
-                               if "corpus_id" in r}, load("agreement/real_second_11.jsonl", "corpus_id")),
-        "contrastive pairs, set C": (load("agreement/first_pass.jsonl", "id"),
-                                     load("agreement/contrast_second_0.jsonl", "id")),
-        "contrastive pairs, set D": (load("agreement/first_pass.jsonl", "id"),
-                                     load("agreement/contrast_second_1.jsonl", "id")),
+        "authored": (first_labels, load("agreement/authored_second_*.jsonl", "id")),
+        "real": (real_first, load("agreement/real_second_*.jsonl", "corpus_id")),
+        **{f"real, {name} draw": (real_first, load(f"agreement/real_second_{n}.jsonl", "corpus_id"))
+           for name, n in draws.items()},
+        "contrastive pairs, set C": (first_labels, load("agreement/contrast_second_0.jsonl", "id")),
+        "contrastive pairs, set D": (first_labels, load("agreement/contrast_second_1.jsonl", "id")),
     }
     res = {}
     for part, (first, second) in parts.items():
@@ -63,7 +57,7 @@ def table() -> dict[str, dict[str, dict[str, float]]]:
         for t in TARGETS:
             a = [flat(first[k])[t] for k in keys]
             b = [flat(second[k])[t] for k in keys]
-            same = sum(x == y for x, y in zip(a, b)) / max(len(keys), 1)
+            same = sum(x == y for x, y in zip(a, b, strict=True)) / max(len(keys), 1)
             # kappa is undefined when both annotators used one label only (all neutral): None
             kappa = cohen_kappa_score(a, b, labels=[-1, 0, 1]) if len(set(a) | set(b)) > 1 else None
             res[part][t] = {"kappa": None if kappa is None else round(float(kappa), 3), "agreement": round(same, 3)}
