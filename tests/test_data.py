@@ -112,10 +112,10 @@ def test_notes_hold_no_passage_text():
     if corpora_dir() is None:
         pytest.skip("needs ../shared/corpora")
     _tools_on_path()
-    from redact_notes import TEST_RUN, note_files, passages, redact, shared_runs
+    from redact_notes import TEST_RUN, corpus_ids, note_files, passages, redact, shared_runs
 
-    text = passages()
-    corpus_of = {r["id"]: r["corpus_id"] for _, _, r in _records("real_*.jsonl")}
+    corpus_of = corpus_ids()
+    text = passages(corpus_of.values())
     checked, leaks = 0, []
     for f in note_files():
         for line in f.read_text(encoding="utf-8").splitlines():

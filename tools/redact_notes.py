@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from kmlang.model.labelled import corpora_dir  # noqa: E402
+from kmlang.model.labelled import _corpus_texts, corpora_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "labelled"
 MIN_RUN = 25
@@ -40,16 +40,23 @@ def redact(note: str, passage: str) -> str:
     return note
 
 
-def passages() -> dict[str, str]:
+def corpus_ids() -> dict[str, str]:
+    """Record id -> ``corpus_id`` of every real record (agreement files name records by either)."""
     out = {}
+    for f in sorted(ROOT.glob("real_*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                out[r["id"]] = r["corpus_id"]
+    return out
+
+
+def passages(ids) -> dict[str, str]:
+    """Text of the corpus passages ``ids`` (the loader's own reader)."""
     root = corpora_dir()
     if root is None:
         raise SystemExit("The corpora (../shared/corpora or $KMLANG_CORPORA) are needed to find passage text")
-    for f in root.glob("*.jsonl"):
-        for line in f.open(encoding="utf-8"):
-            r = json.loads(line)
-            out[r["id"]] = r["text"]
-    return out
+    return _corpus_texts(set(ids), root)
 
 
 def note_files() -> list[Path]:
@@ -57,13 +64,8 @@ def note_files() -> list[Path]:
 
 
 def main() -> None:
-    text = passages()
-    corpus_of = {}
-    for f in sorted(ROOT.glob("real_*.jsonl")):
-        for line in f.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                r = json.loads(line)
-                corpus_of[r["id"]] = r["corpus_id"]
+    corpus_of = corpus_ids()
+    text = passages(corpus_of.values())
     changed = 0
     for f in note_files():
         recs = [json.loads(x) for x in f.read_text(encoding="utf-8").splitlines() if x.strip()]
