@@ -34,6 +34,7 @@ test: $(BIN)/.dev
 
 model: $(BIN)/.dev
 	$(BIN)/kmlang train -o models/default --dev $(SHARED)/dev/dev.jsonl
+	$(BIN)/python benchmarks/quantification.py --model models/default --write
 
 benchmark: $(BIN)/.dev
 	$(BIN)/python benchmarks/speed.py

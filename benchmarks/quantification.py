@@ -1,6 +1,11 @@
 """Corrected shares against naive counting, on real passages no model was trained on (issue 15).
 
-Usage: python benchmarks/quantification.py [--model DIR] [--n 400] [--reps 50] [--splits 10] [--detail]
+Usage: python benchmarks/quantification.py [--model DIR] [--n 400] [--reps 50] [--splits 10] [--detail] [--write]
+
+``--write`` stores the three tables in the model's ``card.json`` (``shares_benchmark``, re-hashed in
+its manifest): the one place the figures quoted in the README, the model card, ``docs/shares.md``
+and the report come from (``python tools/card_tables.py`` prints them; ``tests/test_docs.py``
+checks the quotes).
 
 The pool: the labelled real *test* passages drawn at random (never trained on;
 passages chosen by the model or by phrases are left out, as their error rates
@@ -49,6 +54,8 @@ def main() -> None:
     ap.add_argument("--splits", type=int, default=10, help="random splits of the pool into halves")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--detail", action="store_true", help="also print one row per pole")
+    ap.add_argument("--write", action="store_true",
+                    help="store the tables in the model's card.json (shares_benchmark)")
     args = ap.parse_args()
 
     from kmlang.model.labelled import load_labelled
@@ -78,13 +85,26 @@ def main() -> None:
         half = np.array([zlib.crc32(f"{d}|{args.seed}|{split}".encode()) % 2 for d in docs])
         splits += [(split, half == a, half != a) for a in (0, 1)]
     loso = [(i, community != c, community == c) for i, c in enumerate(np.unique(community))]
-    for title, plan, gold_min, by_community in (
-            ("Halves of the pool (the same mix of communities)", splits, min_gold, False),
-            ("Each community held out in turn", loso, MIN_GOLD, False),
-            ("Each community held out in turn, intervals with communities=True", loso, MIN_GOLD, True)):
+    tables = {}
+    for key, title, plan, gold_min, by_community in (
+            ("same_mix", "Halves of the pool (the same mix of communities)", splits, min_gold, False),
+            ("held_out", "Each community held out in turn", loso, MIN_GOLD, False),
+            ("held_out_communities", "Each community held out in turn, intervals with communities=True",
+             loso, MIN_GOLD, True)):
         print(f"## {title}\n")
-        _run(plan, gold, P, L, targets, args, rng, gold_min, min_gold, DEFAULT_METHOD, METHODS,
-             ErrorModel, community if by_community else None)
+        tables[key] = _run(plan, gold, P, L, targets, args, rng, gold_min, min_gold, DEFAULT_METHOD,
+                           METHODS, ErrorModel, community if by_community else None)
+    if args.write:
+        from kmlang.model.persist import default_model_dir, update_card
+        from kmlang.model.quantify import community_means
+
+        where = Path(args.model) if args.model else default_model_dir()
+        update_card(where, {"shares_benchmark": {
+            "command": "python benchmarks/quantification.py --write",
+            "pool": int(len(pool)), "n": args.n, "reps": args.reps, "splits": args.splits,
+            "seed": args.seed, "prevalences": list(PREVALENCES), "default_method": DEFAULT_METHOD,
+            "tables": tables, "community_mean_proba": {"overall+1": community_means(model)}}})
+        print(f"Wrote shares_benchmark into {where / 'card.json'}")
 
 
 def _run(plan, gold, P, L, targets, args, rng, gold_min, sample_min, default_method, methods, error_model_cls,
@@ -125,6 +145,7 @@ def _run(plan, gold, P, L, targets, args, rng, gold_min, sample_min, default_met
 
     print(f"Poles measured (times, of {len(plan)} fits): "
           + ", ".join(f"{k} ({v})" for k, v in sorted(poles_seen.items())) + "\n")
+    table: dict = {"poles": dict(sorted(poles_seen.items())), "fits": len(plan), "methods": {}}
     print("| true share | " + " | ".join(f"{m} error" for m in METHODS) + " | "
           + " | ".join(f"{m} coverage" for m in METHODS) + " |")
     print("|" + "---|" * (1 + 2 * len(METHODS)))
@@ -136,6 +157,10 @@ def _run(plan, gold, P, L, targets, args, rng, gold_min, sample_min, default_met
             covs.append(100 * np.nanmean(np.concatenate([c for _, c in got])) if got else np.nan)
         print(f"| {prev:.0%} | " + " | ".join(f"{e:.1f} pp" for e in errs) + " | "
               + " | ".join(f"{c:.0f}%" for c in covs) + " |")
+        for m, e, c in zip(METHODS, errs, covs, strict=True):
+            entry = table["methods"].setdefault(m, {"error_pp": [], "coverage_pct": []})
+            entry["error_pp"].append(None if np.isnan(e) else round(float(e), 1))
+            entry["coverage_pct"].append(None if np.isnan(c) else round(float(c)))
     if args.detail:
         print("\nMean absolute error per pole (pp), cc / acc / pacc, at 1%, 3%, 10%, 30%:")
         for name in sorted(poles_seen):
@@ -146,6 +171,7 @@ def _run(plan, gold, P, L, targets, args, rng, gold_min, sample_min, default_met
                 cells.append("/".join(f"{v:.1f}" for v in vals))
             print(f"  {name:14s} " + "   ".join(cells))
     print()
+    return table
 
 
 if __name__ == "__main__":

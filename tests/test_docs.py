@@ -203,3 +203,53 @@ def test_docs_extra_and_build_wiring():
     assert '.venv/bin/python -m pip install -q -e ".[docs]"' in ci
     # the docs are built first, so that the README's test command (make test) closes the log
     assert "make docs-build" in ci and ci.rstrip().endswith("make test")
+
+
+# --------------------------------------------------------------------------- shares figures
+def _shares_summary():
+    import sys
+
+    from kmlang.model.persist import read_card
+    from kmlang.model.quantify import benchmark_summary
+
+    tools = str(REPO / "tools")
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
+    import card_tables
+
+    card = read_card(REPO / "models" / "default")
+    return card, benchmark_summary(card), card_tables.shares_tables(card)
+
+
+def _join(values, sep=" / ") -> str:
+    return sep.join(f"{v:.1f}" for v in values)
+
+
+def test_the_default_model_card_holds_the_shares_benchmark():
+    card, summary, rows = _shares_summary()
+    assert summary is not None, "run `python benchmarks/quantification.py --write` after training"
+    assert summary["pool"] == card["error_sample"]["n"]
+    for key in ("same_mix", "held_out", "held_out_communities"):
+        assert len(summary[key]["error"]) == len(summary["prevalences"])
+        assert summary[key]["coverage"] is not None
+    assert len(rows) == 2 * (2 + len(summary["prevalences"])) + 1
+
+
+def test_documents_quote_the_shares_benchmark_of_the_card():
+    """The shares figures are measured once (``benchmarks/quantification.py --write`` into
+    ``card.json``); the README, the model card and docs/shares.md quote them, and must agree."""
+    _, s, rows = _shares_summary()
+    shares_md = (DOCS / "shares.md").read_text(encoding="utf-8")
+    for row in rows:
+        assert row in shares_md, f"docs/shares.md lacks the row {row!r} (python tools/card_tables.py)"
+    same, held, comm = s["same_mix"], s["held_out"], s["held_out_communities"]
+    span = lambda c: f"{c[0]}-{c[1]}%"  # noqa: E731
+    card_md = (REPO / "models" / "README.md").read_text(encoding="utf-8")
+    for figure in (_join(same["error"]), _join(same["cc_error"]), span(same["coverage"]),
+                   f"{held['error'][0]:.1f} against {held['cc_error'][0]:.1f}", span(held["coverage"]),
+                   span(comm["coverage"])):
+        assert figure in card_md, f"models/README.md lacks {figure!r}"
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for figure in (f"{same['error'][0]:.1f} against {same['cc_error'][0]:.1f}",
+                   f"{same['error'][-1]:.1f} against {same['cc_error'][-1]:.1f}", span(same["coverage"])):
+        assert figure in readme, f"README.md lacks {figure!r}"

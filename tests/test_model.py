@@ -174,6 +174,23 @@ def test_save_load_round_trip_and_tamper(tiny_model, tmp_path):
         kmlang.load_model(d)
 
 
+def test_update_card_rehashes_and_never_reblesses_a_changed_model(tiny_model, tmp_path):
+    from kmlang.model.persist import read_card, update_card
+
+    d = kmlang.save_model(tiny_model, tmp_path / "m", card={"note": "test"})
+    card = update_card(d, {"shares_benchmark": {"pool": 3}})
+    assert card["note"] == "test" and read_card(d)["shares_benchmark"] == {"pool": 3}
+    assert kmlang.load_model(d).card_["shares_benchmark"] == {"pool": 3}  # manifest re-hashed
+    f = d / "model.skops"
+    data = bytearray(f.read_bytes())
+    data[-10] ^= 0xFF
+    f.write_bytes(bytes(data))
+    before = (d / "manifest.json").read_bytes()
+    with pytest.raises(kmlang.ModelIntegrityError, match="manifest"):
+        update_card(d, {"x": 1})
+    assert (d / "manifest.json").read_bytes() == before
+
+
 def test_foreign_and_truncated_files_refused(tiny_model, tmp_path):
     import joblib
 

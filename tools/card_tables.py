@@ -1,7 +1,10 @@
 """Print the model card's tables (Markdown) from a model's ``card.json``.
 
 Every figure in ``models/README.md`` comes from here, and ``card.json`` comes
-from ``kmlang train -o models/default --dev ../shared/dev/dev.jsonl`` (``make model``).
+from ``kmlang train -o models/default --dev ../shared/dev/dev.jsonl`` and
+``python benchmarks/quantification.py --write`` (both: ``make model``). The shares
+tables are the ones in ``docs/shares.md``; ``tests/test_docs.py`` checks that the
+documents quote these figures.
 
 Usage: python tools/card_tables.py [models/default/card.json]
 """
@@ -18,6 +21,36 @@ from kmlang.shifts import TARGETS  # noqa: E402
 
 def f(v, spec=".3f") -> str:
     return "\u2013" if v is None else format(v, spec)
+
+
+def _pp(v) -> str:
+    return "\u2013" if v is None else f"{v:.1f} pp"
+
+
+def _pc(v) -> str:
+    return "\u2013" if v is None else f"{v}%"
+
+
+def shares_tables(card: dict) -> list[str]:
+    """The rows of the two shares tables of ``docs/shares.md`` (Markdown), from the card's
+    ``shares_benchmark``; empty when the card has none."""
+    bench = card.get("shares_benchmark")
+    if not bench:
+        return []
+    t, prev = bench["tables"], bench["prevalences"]
+    same, held, comm = (t[k]["methods"] for k in ("same_mix", "held_out", "held_out_communities"))
+    m = bench.get("default_method", "pacc")
+    rows = ["| true share | counting (cc) error | corrected (pacc) error | cc coverage | pacc coverage |",
+            "|---|---:|---:|---:|---:|"]
+    rows += [f"| {p:.0%} | {_pp(same['cc']['error_pp'][i])} | {_pp(same[m]['error_pp'][i])} | "
+             f"{_pc(same['cc']['coverage_pct'][i])} | {_pc(same[m]['coverage_pct'][i])} |"
+             for i, p in enumerate(prev)]
+    rows += ["", "| true share | counting error | corrected error | counting coverage | corrected coverage | "
+             "corrected coverage, `share_communities=True` |", "|---|---:|---:|---:|---:|---:|"]
+    rows += [f"| {p:.0%} | {_pp(held['cc']['error_pp'][i])} | {_pp(held[m]['error_pp'][i])} | "
+             f"{_pc(held['cc']['coverage_pct'][i])} | {_pc(held[m]['coverage_pct'][i])} | "
+             f"{_pc(comm[m]['coverage_pct'][i])} |" for i, p in enumerate(prev)]
+    return rows
 
 
 def main() -> None:
@@ -55,6 +88,15 @@ def main() -> None:
     for cap, v in card.get("behaviour", {}).items():
         name = f"**{cap}**" if cap == "ALL" else cap
         print(f"| {name} | {v['probes']} | {v['failed']} | {v['failure_rate']:.1%} |")
+    rows = shares_tables(card)
+    if rows:
+        bench = card["shares_benchmark"]
+        print(f"\n### Shares (`{bench['command']}`; pool {bench['pool']:,} passages)\n")
+        print("\n".join(rows))
+        means = bench.get("community_mean_proba", {}).get("overall+1", {})
+        if means:
+            print("\nMean overall +1 probability per community in the error sample: "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in means.items()))
 
 
 if __name__ == "__main__":

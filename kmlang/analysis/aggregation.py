@@ -580,15 +580,15 @@ def aggregate(scores: pd.DataFrame, by="author", freq: str | None = None, *,
         plain counting of labels, for comparison.
     share_communities : bool
         The shares' intervals assume the model errs on these passages as it does,
-        on average, on the labelled communities (measured for the default model:
-        93-97% coverage when samples come from those communities). The model's
-        error rates differ between communities, though: with one community held
-        out at a time, the corrected shares were further from the truth than
-        counting (8 against 5 points at a true share of 1%) and their intervals
-        covered it 28-47% of the time (``benchmarks/quantification.py``). ``True`` adds that
-        between-community variation to the intervals: much wider, and still
-        short of nominal (72-82% held out), meant for a community unlike the
-        labelled ones.
+        on average, on the labelled communities, where they cover the truth about
+        as often as a 95% interval should. The model's error rates differ between
+        communities, though: with one community held out at a time, the corrected
+        shares can be further from the truth than counting and their intervals
+        cover it far less often. ``True`` adds that between-community variation to
+        the intervals: much wider, still short of nominal, meant for a community
+        unlike the labelled ones. The measured figures for a model are in its
+        card (``shares_benchmark``, written by ``benchmarks/quantification.py
+        --write``; for the default model also in ``docs/shares.md``).
 
     Returns
     -------

@@ -149,18 +149,50 @@ def shares_section(scores: pd.DataFrame, card: Mapping | None, model=None,
               f"drawn at random from {_n_communities(card)} that the model was not fitted on. The "
               "intervals include the sampling of these passages, the uncertainty of those error "
               "rates and how much the error rates vary from one labelled community to another, "
-              "because they do (measured for kmlang\u2019s default model: overall +1 got a mean "
-              "probability of 0.43 on the passages of the R mailing lists in its error sample and "
-              "0.13\u20130.23 on those of the other corpora; with one labelled community held out "
-              "at a time, these intervals covered the true share "
-              "72\u201382% of the time, and the corrected share was further from it than the "
-              "plain count of the model\u2019s labels (\u201ccounted\u201d, under each "
-              "estimate); intervals without the between-community part covered it only "
-              "28\u201347% of the time, <code>benchmarks/quantification.py</code>). So a wide "
+              f"because they do{_measured_text(card, model)}. So a wide "
               "interval here is the honest answer: the model cannot tell this community\u2019s "
               "share more closely. Where the corrected and the counted share disagree, read both "
               "as rough. Grades: "
               + _esc(RULE) + ". Greyed rows are not used in any headline.</p>")
+
+
+def _range(lo_hi) -> str:
+    lo, hi = lo_hi
+    return f"{lo}%" if lo == hi else f"{lo}\u2013{hi}%"
+
+
+def _measured_text(card: Mapping | None, model=None) -> str:
+    """What was measured about the error rates' spread for this model: the communities' mean
+    ``overall +1`` probability in its error sample, and the held-out coverage that
+    ``benchmarks/quantification.py --write`` stored in its card (empty when neither is known)."""
+    from kmlang.model.quantify import benchmark_summary, community_means
+    from kmlang.model.scoring import resolve_model
+
+    parts = []
+    means = community_means(resolve_model(model))
+    if len(means) > 1:
+        top = max(means, key=means.get)
+        rest = [v for k, v in means.items() if k != top]
+        spread = f"{min(rest):.2f}" if min(rest) == max(rest) else f"{min(rest):.2f}\u2013{max(rest):.2f}"
+        parts.append(f"overall +1 got a mean probability of {means[top]:.2f} on the passages of "
+                     f"{_esc(top)} in the model\u2019s error sample and {spread} on those of the "
+                     "other communities")
+    bench = benchmark_summary(card)
+    if bench and bench.get("held_out_communities") and bench["held_out_communities"]["coverage"]:
+        held, plain = bench["held_out_communities"], bench["held_out"]
+        text = ("with one labelled community held out at a time, these intervals covered the true "
+                f"share {_range(held['coverage'])} of the time")
+        worse = sum(e > c for e, c in zip(plain["error"], plain["cc_error"], strict=True)
+                    if e is not None and c is not None)
+        if worse:
+            text += (f", and at {worse} of the {len(plain['error'])} true shares tried the corrected "
+                     "share was further from it than the plain count of the model\u2019s labels "
+                     "(\u201ccounted\u201d, under each estimate)")
+        if plain["coverage"]:
+            text += (f"; intervals without the between-community part covered it only "
+                     f"{_range(plain['coverage'])} of the time")
+        parts.append(text + ", <code>benchmarks/quantification.py</code>")
+    return f" (measured for this model: {'; '.join(parts)})" if parts else ""
 
 
 def _n_communities(card: Mapping | None) -> str:

@@ -119,6 +119,23 @@ def save_model(model, path: str | Path, card: dict[str, Any] | None = None) -> P
     return path
 
 
+def update_card(path: str | Path, entries: dict[str, Any]) -> dict[str, Any]:
+    """Add or replace ``entries`` in the ``card.json`` of the model directory ``path`` (figures
+    measured after training, e.g. ``benchmarks/quantification.py --write``) and re-hash it in the
+    manifest. Both files are checked against the manifest first, so a changed model is never
+    re-blessed. Returns the new card."""
+    path = Path(path)
+    expected = _manifest(path)
+    _checked_bytes(path, MODEL_FILE, expected)
+    card = json.loads(_checked_bytes(path, CARD_FILE, expected).decode("utf-8"))
+    card.update(entries)
+    _atomic_write(path / CARD_FILE, (json.dumps(card, indent=2, default=str) + "\n").encode())
+    manifest = {"algorithm": "sha256", "files": {MODEL_FILE: expected[MODEL_FILE],
+                                                 CARD_FILE: _sha256(path / CARD_FILE)}}
+    _atomic_write(path / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
+    return card
+
+
 def read_card(path: str | Path | None = None) -> dict[str, Any]:
     """The model card (``card.json``) of a model directory (default: the default model)."""
     path = Path(path) if path is not None else default_model_dir()
