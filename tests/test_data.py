@@ -228,3 +228,15 @@ def test_authored_near_duplicates_under_one_percent(authored):
         if inter and inter / len(sh[i] | sh[j]) >= 0.5:
             dup.update((i, j))
     assert len(dup) / len(authored) < 0.01, sorted(authored[i]["id"] for i in dup)[:20]
+
+
+def test_select_active_parses_one_quota_syntax_for_cells_and_corpora():
+    _tools_on_path()
+    from select_active import parse_quotas
+
+    assert parse_quotas("knowing-1:200, sharing+1:150") == {"knowing-1": 200, "sharing+1": 150}
+    assert parse_quotas("wikipedia_talk:800") == {"wikipedia_talk": 800}
+    assert parse_quotas("") == {}
+    for bad in ("knowing-1", "x:", ":5", "a:b"):
+        with pytest.raises(SystemExit, match="bad quota"):
+            parse_quotas(bad)

@@ -1,5 +1,7 @@
 """The estimator: scikit-learn conventions, determinism, thresholds, persistence."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -286,3 +288,35 @@ def test_old_pickle_models_load_only_when_trusted(tiny_model, tmp_path):
     texts = ["I'm stuck", "trust me"]
     np.testing.assert_allclose(kmlang.load_model(saved).predict_proba(texts)["overall"],
                                tiny_model.predict_proba(texts)["overall"])
+
+
+def test_train_scores_each_text_once_with_the_same_probabilities(tiny_model, tiny):
+    from kmlang.model.train import _Probabilities
+
+    texts = tiny["text"].tolist()
+    calls = []
+    real = tiny_model.predict_proba
+
+    class Counting:
+        targets_ = tiny_model.targets_
+
+        def predict_proba(self, X):
+            calls.append(len(X))
+            return real(X)
+
+    scored = _Probabilities(Counting())
+    first = scored(texts[:5] + texts[:2])
+    again = scored(texts[3:8])
+    assert calls == [5, 3]  # distinct texts only, each once
+    direct = real(texts[:5] + texts[:2])
+    for t in TARGETS:
+        np.testing.assert_array_equal(first[t], direct[t])
+        np.testing.assert_array_equal(again[t], real(texts[3:8])[t])
+    # the error sample takes the probabilities it is given, and checks their shape
+    m = copy.deepcopy(tiny_model)  # the fixture is shared by the module
+    m.fit_error_sample(texts[:6], tiny.iloc[:6], proba=real(texts[:6]))
+    given = m.error_sample_["proba"].copy()
+    m.fit_error_sample(texts[:6], tiny.iloc[:6])
+    np.testing.assert_array_equal(given, m.error_sample_["proba"])
+    with pytest.raises(ValueError, match="proba must hold"):
+        m.fit_error_sample(texts[:6], tiny.iloc[:6], proba=real(texts[:5]))

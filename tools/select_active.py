@@ -73,6 +73,17 @@ MODEL_QUOTA = 60
 RANDOM_QUOTA = 480
 
 
+def parse_quotas(spec: str) -> dict[str, int]:
+    """``"knowing-1:200,sharing+1:150"`` or ``"wikipedia_talk:800"`` -> ``{key: quota}`` (empty for "")."""
+    out = {}
+    for item in filter(None, (x.strip() for x in spec.split(","))):
+        key, sep, q = item.rpartition(":")
+        if not sep or not key or not q.isdigit():
+            raise SystemExit(f"bad quota {item!r}: expected key:number")
+        out[key] = int(q)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("out_dir")
@@ -89,13 +100,7 @@ def main() -> None:
     def quotas(spec, default):
         if spec is None:
             return {cell: default for cell in PHRASES}
-        out = {}
-        if not spec.strip():
-            return out
-        for item in spec.split(","):
-            cell, q = item.rsplit(":", 1)
-            out[(cell[:-2], int(cell[-2:]))] = int(q)
-        return out
+        return {(cell[:-2], int(cell[-2:])): q for cell, q in parse_quotas(spec).items()}
 
     model_q, phrase_q = quotas(args.model_cells, MODEL_QUOTA), quotas(args.phrase_cells, PHRASE_QUOTA)
     root = Path(__file__).resolve().parents[1]
@@ -141,7 +146,7 @@ def main() -> None:
             if rx.search(r["text"]):
                 n += take(r, "phrase", f"{shift}{pole:+d}")
     if args.random_by_corpus:
-        left = {k: int(q) for k, q in (item.rsplit(":", 1) for item in args.random_by_corpus.split(","))}
+        left = parse_quotas(args.random_by_corpus)
         for r in pool:
             corpus = r["source"].split(":")[0]
             if left.get(corpus, 0) > 0 and take(r, "random"):

@@ -499,7 +499,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = 1
         return self
 
-    def fit_error_sample(self, X, y, groups=None):
+    def fit_error_sample(self, X, y, groups=None, *, proba=None):
         """Keep this model's probabilities and the gold labels of held-out passages ``X``.
 
         They are the error rates that correct the shares of :func:`kmlang.aggregate`
@@ -512,13 +512,17 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         0.64 with the final model), so their rates would bias the shares.
         ``groups`` names each passage's community (e.g. its corpus), so that the
         shares' intervals also cover how error rates vary between communities.
+        ``proba``: this model's :meth:`predict_proba` of ``X``, when the caller has it already.
         """
         check_is_fitted(self, "estimators_")
         Y = _as_targets(y, self.targets_)
         X = list(X)
         if len(X) != len(Y):
             raise ValueError(f"X has {len(X)} passages but y has {len(Y)} rows")
-        proba = self.predict_proba(X)
+        if proba is None:
+            proba = self.predict_proba(X)
+        elif any(np.shape(proba.get(t)) != (len(X), 3) for t in self.targets_):
+            raise ValueError(f"proba must hold a ({len(X)}, 3) array for each of {list(self.targets_)}")
         #: gold labels (n, T) and probabilities (n, T, 3) of held-out real passages
         self.error_sample_ = {
             "gold": Y.to_numpy(dtype="int8"),

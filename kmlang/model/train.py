@@ -58,16 +58,47 @@ def _gold_labels(frame: pd.DataFrame) -> dict[str, int]:
     return {t: int((frame[t].astype(int) != 0).sum()) for t in TARGETS} | {"n": int(len(frame))}
 
 
-def _metrics(model, frame: pd.DataFrame, pred: pd.DataFrame | None = None) -> tuple[dict, dict]:
+class _Probabilities:
+    """A fitted model's probabilities, computed once per distinct text: the card scores the test
+    sets, dev, their neutral passages and the error sample, which overlap."""
+
+    def __init__(self, model):
+        self.model = model
+        self._rows: dict[str, int] = {}
+        self._blocks: list[dict[str, np.ndarray]] = []
+
+    def add(self, texts: list[str], proba: dict[str, np.ndarray]) -> None:
+        start = sum(len(next(iter(b.values()))) for b in self._blocks)
+        new = {t: i for i, t in enumerate(texts) if t not in self._rows}
+        if new:
+            keep = np.fromiter(new.values(), dtype=int)
+            self._blocks.append({t: p[keep] for t, p in proba.items()})
+            self._rows.update({text: start + j for j, text in enumerate(new)})
+
+    def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._rows))
+        if missing:
+            self.add(missing, self.model.predict_proba(missing))
+        stacked = {t: np.concatenate([b[t] for b in self._blocks]) for t in self._blocks[0]} \
+            if len(self._blocks) > 1 else self._blocks[0]
+        self._blocks = [stacked]
+        idx = np.array([self._rows[t] for t in texts], dtype=int)
+        return {t: p[idx] for t, p in stacked.items()}
+
+
+def _metrics(model, frame: pd.DataFrame, pred: pd.DataFrame | None = None,
+             proba: _Probabilities | None = None) -> tuple[dict, dict]:
     """``(pole-F1, macro-F1)`` per target (plus ``mean_shift``) of ``model`` on ``frame``."""
     if frame.empty:
         return {}, {}
     frame = frame.reset_index(drop=True)
-    pred = model.predict(frame["text"].tolist()) if pred is None else pred
+    if pred is None:
+        texts = frame["text"].tolist()
+        pred = pd.DataFrame(model.decide(proba(texts))) if proba is not None else model.predict(texts)
     return _round(pole_f1_table(frame, pred)), _round(macro_f1_table(frame, pred))
 
 
-def shortcut_check(model, frame: pd.DataFrame) -> dict:
+def shortcut_check(model, frame: pd.DataFrame, proba: _Probabilities | None = None) -> dict:
     """Rank correlations, on the passages labelled neutral overall, of the ``overall`` position with
     the number of tokens and with the rate of first-person-singular pronouns (target: |rho| <= 0.10)."""
     from scipy.stats import spearmanr
@@ -75,7 +106,8 @@ def shortcut_check(model, frame: pd.DataFrame) -> dict:
     from kmlang.model.classifier import shortcut_covariates
 
     neutral = frame[frame["overall"].astype(int) == 0].reset_index(drop=True)
-    p = model.predict_proba(neutral["text"].tolist())["overall"]
+    texts = neutral["text"].tolist()
+    p = (proba(texts) if proba is not None else model.predict_proba(texts))["overall"]
     pos = p[:, 2] - p[:, 0]
     length, irate = shortcut_covariates(neutral["text"].tolist())
     return {"n_neutral": int(len(neutral)),
@@ -183,8 +215,10 @@ def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipp
     # labelled without a stated draw, e.g. a user's own files), never those chosen
     # because the model found them likely
     err = _error_sample_rows(te)
+    scored = _Probabilities(model)
     if len(err):
-        model.fit_error_sample(err["text"].tolist(), err, groups=_community(err))
+        texts = err["text"].tolist()
+        model.fit_error_sample(texts, err, groups=_community(err), proba=scored(texts))
     fit_seconds = time.time() - t0
     card = {
         "name": "kmlang-default",
@@ -219,10 +253,10 @@ def train(data: str | Path | None = None, *, extra: list[str | Path] = (), shipp
     for name, frame in sets.items():
         if frame.empty:
             continue
-        card["metrics"][name], card["metrics_macro_f1"][name] = _metrics(model, frame)
+        card["metrics"][name], card["metrics_macro_f1"][name] = _metrics(model, frame, proba=scored)
         card["gold_labels"][name] = _gold_labels(frame)
     shortcut_sets = {k: v for k, v in sets.items() if k in ("dev", "test_real") and not v.empty}
-    card["shortcuts"] = {k: shortcut_check(model, v) for k, v in shortcut_sets.items()}
+    card["shortcuts"] = {k: shortcut_check(model, v, proba=scored) for k, v in shortcut_sets.items()}
     card["behaviour"] = behaviour_summary(model)
     if "dev" in sets and baselines:
         dv = sets["dev"].reset_index(drop=True)
