@@ -1,7 +1,9 @@
 """Cohen's kappa between the first labels and the blind second pass (data/labelled/agreement/).
 
 The first annotator's labels, as they were before adjudication, are kept in
-``agreement/first_pass.jsonl``; the blind second pass in ``agreement/*_second_*.jsonl``.
+``agreement/first_pass.jsonl``; the blind second pass in ``agreement/*_second_*.jsonl``
+(for audit 6: the audit's labels in ``agreement/audit_first_0.jsonl`` and the blind second
+pass in ``agreement/audit_second_0.jsonl``).
 
 Usage: python tools/agreement.py [--disagreements OUT.jsonl]
 Prints kappa and raw agreement per shift and for overall, per part (authored, real).
@@ -47,6 +49,9 @@ def table() -> dict[str, dict[str, dict[str, float]]]:
         "real": (real_first, load("agreement/real_second_*.jsonl", "corpus_id")),
         **{f"real, {name} draw": (real_first, load(f"agreement/real_second_{n}.jsonl", "corpus_id"))
            for name, n in draws.items()},
+        # audit 6 (session 7): the audit's labels (before adjudication) against a blind second pass
+        "real, audit 6": (load("agreement/audit_first_0.jsonl", "corpus_id"),
+                          load("agreement/audit_second_0.jsonl", "corpus_id")),
         "contrastive pairs, set C": (first_labels, load("agreement/contrast_second_0.jsonl", "id")),
         "contrastive pairs, set D": (first_labels, load("agreement/contrast_second_1.jsonl", "id")),
     }
