@@ -240,3 +240,26 @@ def test_select_active_parses_one_quota_syntax_for_cells_and_corpora():
     for bad in ("knowing-1", "x:", ":5", "a:b"):
         with pytest.raises(SystemExit, match="bad quota"):
             parse_quotas(bad)
+
+
+def test_ranking_ceiling_reports_each_pole_with_enough_gold(tmp_path, capsys, monkeypatch):
+    _tools_on_path()
+    import ranking_ceiling
+
+    keys = ["knowing", "ownership", "sharing", "property", "advantage", "relation", "openness", "invention",
+            "novelty", "peers", "not_knowing"]
+    rows = [("I'm stuck, does anyone know why the build fails?", 1)] * 6 + [("The stopcock is in the basement.", 0)] * 6
+    path = tmp_path / "eval.jsonl"
+    path.write_text("".join(json.dumps({"id": f"e{i}", "text": t, "overall": o,
+                                        "labels": {**dict.fromkeys(keys, 0), "not_knowing": o}}) + "\n"
+                            for i, (t, o) in enumerate(rows)), encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["ranking_ceiling.py", str(path)])
+    ranking_ceiling.main()
+    out = capsys.readouterr().out
+    lines = [x for x in out.splitlines() if x.startswith("| ") and "pole" not in x]
+    assert {x.split("|")[1].strip() for x in lines} == {"not_knowing +1", "overall +1"}
+    for x in lines:  # a shift's best threshold, chosen on the answers, is never below its own labels
+        if x.startswith("| overall"):  # the overall label follows the shifts, not a threshold
+            continue
+        f1, best = (float(v) for v in x.split("|")[5:7])
+        assert best >= f1
