@@ -64,26 +64,20 @@ class _Probabilities:
 
     def __init__(self, model):
         self.model = model
-        self._rows: dict[str, int] = {}
-        self._blocks: list[dict[str, np.ndarray]] = []
-
-    def add(self, texts: list[str], proba: dict[str, np.ndarray]) -> None:
-        start = sum(len(next(iter(b.values()))) for b in self._blocks)
-        new = {t: i for i, t in enumerate(texts) if t not in self._rows}
-        if new:
-            keep = np.fromiter(new.values(), dtype=int)
-            self._blocks.append({t: p[keep] for t, p in proba.items()})
-            self._rows.update({text: start + j for j, text in enumerate(new)})
+        self._row: dict[str, int] = {}
+        self._proba: dict[str, np.ndarray] | None = None
 
     def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._rows))
+        missing = [t for t in dict.fromkeys(texts) if t not in self._row]
         if missing:
-            self.add(missing, self.model.predict_proba(missing))
-        stacked = {t: np.concatenate([b[t] for b in self._blocks]) for t in self._blocks[0]} \
-            if len(self._blocks) > 1 else self._blocks[0]
-        self._blocks = [stacked]
-        idx = np.array([self._rows[t] for t in texts], dtype=int)
-        return {t: p[idx] for t, p in stacked.items()}
+            new = self.model.predict_proba(missing)
+            self._row.update({t: len(self._row) + i for i, t in enumerate(missing)})
+            self._proba = new if self._proba is None else {t: np.concatenate([self._proba[t], new[t]])
+                                                           for t in new}
+        if self._proba is None:  # nothing scored yet and nothing asked
+            return self.model.predict_proba(list(texts))
+        idx = np.fromiter((self._row[t] for t in texts), dtype=int, count=len(texts))
+        return {t: p[idx] for t, p in self._proba.items()}
 
 
 def _metrics(model, frame: pd.DataFrame, pred: pd.DataFrame | None = None,
