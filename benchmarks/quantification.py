@@ -111,53 +111,51 @@ def _run(plan, gold, P, L, targets, args, rng, gold_min, sample_min, default_met
          community):
     results: dict = {}
     poles_seen: dict = {}
-    METHODS, DEFAULT_METHOD = methods, default_method
-    if True:
-        for split, fit, test in plan:
-            em = error_model_cls(gold[fit], P[fit], L[fit], targets, n_boot=500, random_state=split,
-                                 min_gold=gold_min, groups=None if community is None else community[fit])
-            for j, t in enumerate(targets):
-                for pole in (1, -1):
-                    is_pole = np.flatnonzero(test & (gold[:, j] == pole))
-                    other = np.flatnonzero(test & (gold[:, j] != pole))
-                    if len(is_pole) < sample_min or not em.rates(t, pole, DEFAULT_METHOD).usable:
-                        continue
-                    name = f"{t}{'+1' if pole == 1 else '-1'}"
-                    poles_seen[name] = poles_seen.get(name, 0) + 1
-                    col = 2 if pole == 1 else 0
-                    score = {"cc": (L[:, j] == pole).astype(float), "acc": (L[:, j] == pole).astype(float),
-                             "pcc": P[:, j, col], "pacc": P[:, j, col]}
-                    for prev in PREVALENCES:
-                        k = int(round(prev * args.n))
-                        idx = np.concatenate([rng.choice(is_pole, size=(args.reps, k)),
-                                              rng.choice(other, size=(args.reps, args.n - k))], axis=1)
-                        truth = k / args.n
-                        for m in METHODS:
-                            x = score[m][idx]
-                            q, q_se = x.mean(axis=1), x.std(axis=1, ddof=1) / np.sqrt(args.n)
-                            est, lo, hi = em.estimate(t, pole, q, q_se, m, n=args.n, random_state=split)
-                            if np.isnan(est).all():
-                                continue
-                            err = np.abs(est - truth)
-                            cov = (lo <= truth) & (truth <= hi)
-                            results.setdefault((m, prev), []).append((err, cov))
-                            results.setdefault((name, m, prev), []).append(err)
+    for split, fit, test in plan:
+        em = error_model_cls(gold[fit], P[fit], L[fit], targets, n_boot=500, random_state=split,
+                             min_gold=gold_min, groups=None if community is None else community[fit])
+        for j, t in enumerate(targets):
+            for pole in (1, -1):
+                is_pole = np.flatnonzero(test & (gold[:, j] == pole))
+                other = np.flatnonzero(test & (gold[:, j] != pole))
+                if len(is_pole) < sample_min or not em.rates(t, pole, default_method).usable:
+                    continue
+                name = f"{t}{'+1' if pole == 1 else '-1'}"
+                poles_seen[name] = poles_seen.get(name, 0) + 1
+                col = 2 if pole == 1 else 0
+                score = {"cc": (L[:, j] == pole).astype(float), "acc": (L[:, j] == pole).astype(float),
+                         "pcc": P[:, j, col], "pacc": P[:, j, col]}
+                for prev in PREVALENCES:
+                    k = int(round(prev * args.n))
+                    idx = np.concatenate([rng.choice(is_pole, size=(args.reps, k)),
+                                          rng.choice(other, size=(args.reps, args.n - k))], axis=1)
+                    truth = k / args.n
+                    for m in methods:
+                        x = score[m][idx]
+                        q, q_se = x.mean(axis=1), x.std(axis=1, ddof=1) / np.sqrt(args.n)
+                        est, lo, hi = em.estimate(t, pole, q, q_se, m, n=args.n, random_state=split)
+                        if np.isnan(est).all():
+                            continue
+                        err = np.abs(est - truth)
+                        cov = (lo <= truth) & (truth <= hi)
+                        results.setdefault((m, prev), []).append((err, cov))
+                        results.setdefault((name, m, prev), []).append(err)
 
     print(f"Poles measured (times, of {len(plan)} fits): "
           + ", ".join(f"{k} ({v})" for k, v in sorted(poles_seen.items())) + "\n")
     table: dict = {"poles": dict(sorted(poles_seen.items())), "fits": len(plan), "methods": {}}
-    print("| true share | " + " | ".join(f"{m} error" for m in METHODS) + " | "
-          + " | ".join(f"{m} coverage" for m in METHODS) + " |")
-    print("|" + "---|" * (1 + 2 * len(METHODS)))
+    print("| true share | " + " | ".join(f"{m} error" for m in methods) + " | "
+          + " | ".join(f"{m} coverage" for m in methods) + " |")
+    print("|" + "---|" * (1 + 2 * len(methods)))
     for prev in PREVALENCES:
         errs, covs = [], []
-        for m in METHODS:
+        for m in methods:
             got = results.get((m, prev), [])
             errs.append(100 * np.nanmean(np.concatenate([e for e, _ in got])) if got else np.nan)
             covs.append(100 * np.nanmean(np.concatenate([c for _, c in got])) if got else np.nan)
         print(f"| {prev:.0%} | " + " | ".join(f"{e:.1f} pp" for e in errs) + " | "
               + " | ".join(f"{c:.0f}%" for c in covs) + " |")
-        for m, e, c in zip(METHODS, errs, covs, strict=True):
+        for m, e, c in zip(methods, errs, covs, strict=True):
             entry = table["methods"].setdefault(m, {"error_pp": [], "coverage_pct": []})
             entry["error_pp"].append(None if np.isnan(e) else round(float(e), 1))
             entry["coverage_pct"].append(None if np.isnan(c) else round(float(c)))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from kmlang.shifts import SHIFT_IDS
+from tests.tools_path import tools_on_path
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "labelled"
 REGISTERS = {"qa", "forum", "wiki_talk", "email", "chat", "meeting_notes", "code_review", "announcement"}
@@ -33,13 +34,6 @@ def _records(pattern):
             if line.strip():
                 out.append((f.name, n, json.loads(line)))
     return out
-
-
-def _tools_on_path() -> None:
-    """Make the data scripts in tools/ importable (the checks below reuse their measures)."""
-    tools = str(ROOT.parents[1] / "tools")
-    if tools not in sys.path:
-        sys.path.insert(0, tools)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +84,7 @@ def test_contrast_pairs(contrast):
 def test_written_passages_are_not_near_copies_of_probes():
     """No authored passage or side of a pair comes within character 5-gram Jaccard 0.2 of a
     behavioural probe (``tools/probe_overlap.py``), so the suite measures generalisation."""
-    _tools_on_path()
+    tools_on_path()
     from probe_overlap import LIMIT, max_similarity, probe_texts, written_records
 
     recs = written_records()
@@ -111,7 +105,7 @@ def test_notes_hold_no_passage_text():
 
     if corpora_dir() is None:
         pytest.skip("needs ../shared/corpora")
-    _tools_on_path()
+    tools_on_path()
     from redact_notes import TEST_RUN, corpus_ids, note_files, passages, redact, shared_runs
 
     corpus_of = corpus_ids()
@@ -231,7 +225,7 @@ def test_authored_near_duplicates_under_one_percent(authored):
 
 
 def test_select_active_parses_one_quota_syntax_for_cells_and_corpora():
-    _tools_on_path()
+    tools_on_path()
     from select_active import parse_quotas
 
     assert parse_quotas("knowing-1:200, sharing+1:150") == {"knowing-1": 200, "sharing+1": 150}
@@ -243,7 +237,7 @@ def test_select_active_parses_one_quota_syntax_for_cells_and_corpora():
 
 
 def test_ranking_ceiling_reports_each_pole_with_enough_gold(tmp_path, capsys, monkeypatch):
-    _tools_on_path()
+    tools_on_path()
     import ranking_ceiling
 
     keys = ["knowing", "ownership", "sharing", "property", "advantage", "relation", "openness", "invention",

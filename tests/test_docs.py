@@ -207,14 +207,11 @@ def test_docs_extra_and_build_wiring():
 
 # --------------------------------------------------------------------------- shares figures
 def _shares_summary():
-    import sys
-
     from kmlang.model.persist import read_card
     from kmlang.model.quantify import benchmark_summary
+    from tests.tools_path import tools_on_path
 
-    tools = str(REPO / "tools")
-    if tools not in sys.path:
-        sys.path.insert(0, tools)
+    tools_on_path()
     import card_tables
 
     card = read_card(REPO / "models" / "default")

@@ -40,7 +40,7 @@ def shares_tables(card: dict) -> list[str]:
     t, prev = bench["tables"], bench["prevalences"]
     same, held, comm = (t[k]["methods"] for k in ("same_mix", "held_out", "held_out_communities"))
     m = bench.get("default_method", "pacc")
-    rows = ["| true share | counting (cc) error | corrected (pacc) error | cc coverage | pacc coverage |",
+    rows = [f"| true share | counting (cc) error | corrected ({m}) error | cc coverage | {m} coverage |",
             "|---|---:|---:|---:|---:|"]
     rows += [f"| {p:.0%} | {_pp(same['cc']['error_pp'][i])} | {_pp(same[m]['error_pp'][i])} | "
              f"{_pc(same['cc']['coverage_pct'][i])} | {_pc(same[m]['coverage_pct'][i])} |"

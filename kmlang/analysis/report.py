@@ -734,6 +734,9 @@ def build_report(scores: pd.DataFrame, *, model_card: dict, title: str, names: b
     if not is_score_frame(scores):
         raise KeyError("scores lacks the score columns of kmlang.score() "
                        "(<shift>, <shift>_relevance, <shift>_label for each target)")
+    from kmlang.model.scoring import resolve_model
+
+    model = resolve_model(model)  # once: every section below uses it (a path would be loaded each time)
     card = dict(model_card or {})
     frame = scores.copy()
     stable = pseudonym_key is not None
