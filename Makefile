@@ -49,7 +49,7 @@ docs-build: $(BIN)/.docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site/
 
 lint: $(BIN)/.dev
-	$(BIN)/ruff check kmlang tests
+	$(BIN)/ruff check kmlang tests tools benchmarks
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -83,7 +83,7 @@ def main() -> None:
 
     def add(label, fn, tx, nw):
         for n_proc in (1, 2):
-            wps, pps = timed(lambda x: fn(x, n_proc), tx, nw)
+            wps, pps = timed(lambda x, p=n_proc: fn(x, p), tx, nw)
             rows.append((label, n_proc, len(tx), wps, pps, peak_mb()))
             print(f"  {label} n_process={n_proc}: {wps:,.0f} words/s", file=sys.stderr, flush=True)
 

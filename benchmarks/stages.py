@@ -53,7 +53,7 @@ def main() -> None:
     feats = stage("features", lambda: [model.featurizer_.transform_analysis(a) for a in ans])
     stage("classifier + thresholds", lambda: [model.decide(model.predict_proba_features(f)) for f in feats])
     stage("cue spans (component API)", lambda: [comp._set_spans(docs[i:i + 1000], a)
-                                                for i, a in zip(range(0, len(docs), 1000), ans)])
+                                                for i, a in zip(range(0, len(docs), 1000), ans, strict=True)])
     stage("kmlang.score, all of it", lambda: kmlang.score(texts, model=model, batch_size=1000))
     if args.profile:
         prof = cProfile.Profile()

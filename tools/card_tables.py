@@ -71,7 +71,7 @@ def main() -> None:
         cells += [f(base[b].get(t)) for b in base]
         name = f"**{t}**" if t in ("overall", "mean_shift") else t
         print(f"| {name} | " + " | ".join(cells) + " |")
-    print(f"\npassages: " + ", ".join(f"{s} {gold[s]['n']:,}" for s in sets))
+    print("\npassages: " + ", ".join(f"{s} {gold[s]['n']:,}" for s in sets))
     print("\n### Three-class macro-F1\n")
     print("| target | " + " | ".join(sets) + " |")
     print("|---|" + "---:|" * len(sets))

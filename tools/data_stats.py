@@ -35,7 +35,8 @@ def main() -> None:
     for name, recs in parts.items():
         print(f"\n{name}: {len(recs)} passages")
         print("  overall:", dict(sorted(Counter(x["overall"] for x in recs).items())))
-        print("  neutral on every shift:", f"{sum(all(v == 0 for v in x['labels'].values()) for x in recs) / len(recs):.1%}")
+        neutral = sum(all(v == 0 for v in x["labels"].values()) for x in recs) / len(recs)
+        print("  neutral on every shift:", f"{neutral:.1%}")
         print("  split:", dict(Counter(x["split"] for x in recs)))
         print("  register:", dict(Counter(x["register"] for x in recs).most_common()))
         if name == "real":

@@ -17,9 +17,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _batches import write_batches  # noqa: E402  (tools/, the script's own folder)
+
 from kmlang.model.labelled import corpora_dir  # noqa: E402
 from kmlang.shifts import SHIFT_IDS  # noqa: E402
-from _batches import write_batches  # noqa: E402  (tools/, the script's own folder)
 
 REGISTER = {"stackexchange": "qa", "r_mailing_lists": "email", "wikipedia_talk": "wiki_talk",
             "reddit": "forum", "enron": "email"}
