@@ -5,8 +5,12 @@ The first annotator's labels, as they were before adjudication, are kept in
 (for audit 6: the audit's labels in ``agreement/audit_first_0.jsonl`` and the blind second
 pass in ``agreement/audit_second_0.jsonl``).
 
-Usage: python tools/agreement.py [--disagreements OUT.jsonl]
-Prints kappa and raw agreement per shift and for overall, per part (authored, real).
+Usage: python tools/agreement.py [--json]
+Prints kappa, raw agreement and pole-F1 (the first labels as reference; F1 of a pole is
+symmetric in the two readers, only the rule of at least 5 labels per pole reads the first)
+per shift and for overall, per part (authored, real, audit 6, contrastive sets), and the
+mean pole-F1 over the shifts that part holds at least 5 times per pole: the same measure as
+the model's pole-F1, so the readers' figure is the ceiling a model of these labels can reach.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from sklearn.metrics import cohen_kappa_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from kmlang.model.evaluation import pole_f1  # noqa: E402
 from kmlang.shifts import SHIFT_IDS, TARGETS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "labelled"
@@ -66,7 +71,11 @@ def table() -> dict[str, dict[str, dict[str, float]]]:
             same = sum(x == y for x, y in zip(a, b, strict=True)) / max(len(keys), 1)
             # kappa is undefined when both annotators used one label only (all neutral): None
             kappa = cohen_kappa_score(a, b, labels=[-1, 0, 1]) if len(set(a) | set(b)) > 1 else None
-            res[part][t] = {"kappa": None if kappa is None else round(float(kappa), 3), "agreement": round(same, 3)}
+            pf = pole_f1(a, b)
+            res[part][t] = {"kappa": None if kappa is None else round(float(kappa), 3), "agreement": round(same, 3),
+                            "pole_f1": None if pf is None else round(pf, 3)}
+        measured = [res[part][t]["pole_f1"] for t in SHIFT_IDS if res[part][t]["pole_f1"] is not None]
+        res[part]["mean_shift_pole_f1"] = round(sum(measured) / len(measured), 3) if measured else None
     return res
 
 
@@ -82,7 +91,11 @@ def main() -> None:
         print(f"{part}: {rows['n']} passages double-labelled")
         for t in TARGETS:
             k = rows[t]["kappa"]
-            print(f"  {t:12s} kappa {'n/a' if k is None else f'{k:.3f}':>6s}  agreement {rows[t]['agreement']:.3f}")
+            pf = rows[t]["pole_f1"]
+            print(f"  {t:12s} kappa {'n/a' if k is None else f'{k:.3f}':>6s}  agreement {rows[t]['agreement']:.3f}"
+                  f"  pole-F1 {'n/a' if pf is None else f'{pf:.3f}':>6s}")
+        m = rows["mean_shift_pole_f1"]
+        print(f"  {'mean shift':12s} pole-F1 {'n/a' if m is None else f'{m:.3f}'}")
 
 
 if __name__ == "__main__":
