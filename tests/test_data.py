@@ -257,3 +257,47 @@ def test_ranking_ceiling_reports_each_pole_with_enough_gold(tmp_path, capsys, mo
             continue
         f1, best = (float(v) for v in x.split("|")[5:7])
         assert best >= f1
+
+
+def test_reader_ceiling_compares_readers_and_model_with_gold(tmp_path, capsys, monkeypatch):
+    tools_on_path()
+    import reader_ceiling
+
+    keys = ["knowing", "ownership", "sharing", "property", "advantage", "relation", "openness", "invention",
+            "novelty", "peers", "not_knowing"]
+    rows = [("I'm stuck, does anyone know why the build fails?", 1)] * 6 + [("The stopcock is in the basement.", 0)] * 6
+    path = tmp_path / "eval.jsonl"
+    path.write_text("".join(json.dumps({"id": f"e{i}", "text": t, "overall": o,
+                                        "labels": {**dict.fromkeys(keys, 0), "not_knowing": o}}) + "\n"
+                            for i, (t, o) in enumerate(rows)), encoding="utf-8")
+    # the readers miss one admission of the six: pole-F1 of not_knowing +1 is 2*5/(6+5)
+    readers = tmp_path / "readers.jsonl"
+    readers.write_text("".join(json.dumps({"id": f"e{i}", "overall": o if i else 0,
+                                           "labels": {**dict.fromkeys(keys, 0), "not_knowing": o if i else 0}}) + "\n"
+                               for i, (_, o) in enumerate(rows)), encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["reader_ceiling.py", str(path), "--readers", str(readers)])
+    reader_ceiling.main()
+    out = capsys.readouterr().out
+    row = next(x for x in out.splitlines() if x.startswith("| not_knowing "))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[1:4] == ["6", "5", f"{10 / 11:.3f}"]
+    assert next(x for x in out.splitlines() if x.startswith("| knowing ")).split("|")[4].strip() == "–"
+
+    frame = reader_ceiling.load_eval_set(path)
+    with pytest.raises(ValueError, match="no readers' labels"):
+        reader_ceiling.table(frame, {}, frame)
+
+
+def test_reader_check_labels_hold_labels_only():
+    """The project readers' labels of dev passages: one record per id, the guide's labels, no text."""
+    path = Path(__file__).resolve().parents[1] / "data" / "reader_check" / "dev_labels.jsonl"
+    recs = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert len({r["id"] for r in recs}) == len(recs) > 0
+    for r in recs:
+        assert set(r) == {"id", "labels", "overall"}
+        assert set(r["labels"]) == set(SHIFT_IDS)
+        assert {*r["labels"].values(), r["overall"]} <= {-1, 0, 1}
+    dev = Path(__file__).resolve().parents[2] / "shared" / "dev" / "dev.jsonl"
+    if dev.exists():
+        ids = [json.loads(x)["id"] for x in dev.read_text(encoding="utf-8").splitlines() if x.strip()]
+        assert [r["id"] for r in recs] == ids
