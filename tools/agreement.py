@@ -60,6 +60,7 @@ def table() -> dict[str, dict[str, dict[str, float]]]:
         "contrastive pairs, set C": (first_labels, load("agreement/contrast_second_0.jsonl", "id")),
         "contrastive pairs, set D": (first_labels, load("agreement/contrast_second_1.jsonl", "id")),
         "contrastive pairs, set E": (first_labels, load("agreement/contrast_second_2.jsonl", "id")),
+        "contrastive pairs, set F": (first_labels, load("agreement/contrast_second_3.jsonl", "id")),
     }
     res = {}
     for part, (first, second) in parts.items():
