@@ -146,6 +146,16 @@ def test_clean_text_of_50_mb_copies_only_the_kept_part():
     assert peak < 5 * DEFAULT_MAX_CHARS  # a few copies of 100k characters, not of 50 MB
 
 
+@pytest.mark.parametrize("pad", ["", "x\u2003", "y\n", "z " * 10_000])
+def test_long_runs_are_broken_on_short_and_long_texts_alike(pad):
+    """The quick check for long runs (str.split on short texts) and the regex (long texts)
+    agree at the limit, with any Unicode whitespace."""
+    n = MAX_RUN_CHARS
+    assert clean_text(pad + "a" * n)[0] == pad + "a" * n
+    assert clean_text(pad + "a" * (n + 1))[0] == pad + "a" * n + " a"
+    assert clean_text(pad + "\x07" + "b" * (n + 1))[0] == pad + " " + "b" * n + " b"
+
+
 def test_truncation_starts_at_the_first_visible_character():
     text, status = clean_text("\n" * 30 + "I know " * 10, max_chars=20)
     assert status == "truncated" and text.startswith("I know")

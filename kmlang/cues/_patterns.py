@@ -46,6 +46,10 @@ class _Test:
         vals = self.values
         if len(vals) == 0:
             hit = np.zeros(len(pos), dtype=bool)
+        elif len(vals) <= 4:  # a few words: comparing is cheaper than a binary search
+            hit = col == vals[0]
+            for v in vals[1:]:
+                hit |= col == v
         else:
             i = np.searchsorted(vals, col)
             hit = vals[np.minimum(i, len(vals) - 1)] == col
