@@ -116,6 +116,57 @@ def test_hashed_ngrams_equal_string_tfidf(nlp, shared, ngram_range):
     assert "North Carolina" in feat.vectorizer_.vocabulary_ or ngram_range[0] > 1
 
 
+def _sentence_max_tfidf(fitted: CueFeaturizer, docs) -> np.ndarray:
+    """What the sentence block must equal, from the tokens: split each doc after ".", "!",
+    "?", ";" and at line breaks, TF-IDF each sentence's author n-grams on their own, and
+    keep each n-gram's largest weight in any sentence."""
+    from kmlang.cues.component import QUOTES_KEY
+    from kmlang.model.features import _terms
+    vec = TfidfVectorizer(analyzer=lambda x: x, sublinear_tf=True, vocabulary=fitted.vectorizer_.vocabulary_)
+    vec.idf_ = fitted.vectorizer_.idf_
+    out = np.zeros((len(docs), len(vec.vocabulary_)))
+    for i, doc in enumerate(docs):
+        quoted = {t for sp in doc.spans.get(QUOTES_KEY, ()) for t in range(sp.start, sp.end)}
+        sentences, cur = [], []
+        for tok in doc:
+            if not tok.is_space and tok.i not in quoted:
+                cur.append("<url>" if tok.like_url else "<num>" if tok.like_num else tok.norm_)
+            if tok.text in (".", "!", "?", ";") or (tok.is_space and "\n" in tok.text):
+                sentences.append(cur)
+                cur = []
+        sentences.append(cur)
+        words = [w for w in sentences if w]
+        if words:
+            rows = vec.transform([_terms(w, fitted.ngram_range) for w in words]).toarray()
+            out[i] = rows.max(axis=0)
+    return out
+
+
+def test_sentence_block_is_the_max_over_sentences_of_their_own_tfidf(nlp, shared):
+    train = _real(shared, 600) + TRICKY * 3
+    test = _real(shared, 200, "reddit_ask.jsonl") + TRICKY + ["Good point. I stand corrected!\n\nthe fix is in; thanks"]
+    feat = CueFeaturizer(min_df=2, sentence_weight=0.5).fit(train)
+    n = len(feat.vectorizer_.vocabulary_)
+    got = feat.transform(test)
+    names = feat.get_feature_names_out()
+    assert got.shape[1] == len(names) and names[-n].startswith("sentence_ngram:")
+    want = _sentence_max_tfidf(feat, list(nlp.pipe(test)))
+    np.testing.assert_allclose(got[:, -n:].toarray(), 0.5 * want, atol=1e-12)
+    # the passage-wide block is untouched by it
+    np.testing.assert_allclose(got[:, :n].toarray(), _string_tfidf(feat, list(nlp.pipe(test))).toarray(), atol=1e-12)
+    # a bigram across a sentence end is in the passage block, not in the sentence block
+    small = CueFeaturizer(min_df=1, sentence_weight=1.0).fit(["It works. Thanks a lot", "It works thanks a lot"])
+    two = small.transform(["It works. Thanks a lot", "It works thanks a lot"]).toarray()
+    m = len(small.vectorizer_.vocabulary_)
+    col = small.vectorizer_.vocabulary_["works thanks"]
+    assert two[0, col] == 0 and two[1, col] > 0  # "works . thanks": no such bigram in the first
+    col = small.vectorizer_.vocabulary_[". thanks"]
+    assert two[0, col] > 0 and two[0, two.shape[1] - m + col] == 0  # across the sentence end
+    assert CueFeaturizer(min_df=2).fit(train).transform(test).shape[1] == got.shape[1] - n
+    # a batch with no author token at all (only a quoted line) has no sentence, and zero rows
+    assert feat.transform(["> quoted line\n"]).nnz == 0
+
+
 def test_no_first_person_singular_ngram_in_the_vocabulary():
     """N-grams holding "I", "me", "my"... are left out (the rate of "I" must not stand in for
     stance); other pronouns' bigrams stay, and "I" still reaches the model through cues."""
@@ -194,3 +245,16 @@ def test_explain_equals_score_and_shows_the_cue_spans(model):
     cue = next(c for c in ex["openness"].top(5) if c.feature == "cue:openness")
     assert (12, 29, "I stand corrected") in cue.spans
     assert 'class="kml-cue"' in ex.to_html()
+
+
+def test_explain_shows_where_sentence_ngrams_occur(model):
+    """A model with the sentence block explains its n-grams with the spans they come from."""
+    import kmlang
+
+    if not getattr(model.featurizer_, "sentence_weight", 0.0):
+        pytest.skip("this model has no sentence block")
+    ex = kmlang.explain("Good point, I stand corrected. The tests pass now.", model=model, min_weight=0.0)
+    sent = [c for t in model.targets_ for c in ex[t].contributions if c.kind == "sentence_ngram"]
+    assert sent
+    point = next(c for c in sent if c.feature == "sentence_ngram:good point")
+    assert point.spans == ((0, 10, "Good point"),)

@@ -392,7 +392,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         A pole with fewer labelled tuning rows than this is not tuned: it is given
         as a label when its probability reaches 0.5 and beats the other pole's
         (see :func:`tune_thresholds`).
-    length_feature, context_free_families, drop_unigrams, drop_ngram_words : see :class:`CueFeaturizer`.
+    length_feature, context_free_families, drop_unigrams, drop_ngram_words, sentence_weight :
+        See :class:`CueFeaturizer`.
     decorrelate_bins : int or None
         Fit each target with :func:`decorrelation_weights` over ``bins`` quantile bins
         of passage length and of the rate of "I" (``None``: no reweighting), so that
@@ -413,8 +414,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
                  threshold_cv: int = 4, min_tune_support: int = MIN_TUNE_SUPPORT,
                  length_feature: bool = False, context_free_families: tuple[str, ...] = CONTEXT_FREE_FAMILIES,
                  drop_unigrams: tuple[str, ...] = UNIGRAMS_LEFT_OUT,
-                 drop_ngram_words: tuple[str, ...] = FIRST_PERSON_SINGULAR, decorrelate_bins: int | None = 8,
-                 overall_rule: str = "shifts", random_state: int = 0):
+                 drop_ngram_words: tuple[str, ...] = FIRST_PERSON_SINGULAR, sentence_weight: float = 0.0,
+                 decorrelate_bins: int | None = 8, overall_rule: str = "shifts", random_state: int = 0):
         self.nlp = nlp
         self.C = C
         self.class_weight = class_weight
@@ -433,6 +434,7 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
         self.context_free_families = context_free_families
         self.drop_unigrams = drop_unigrams
         self.drop_ngram_words = drop_ngram_words
+        self.sentence_weight = sentence_weight
         self.decorrelate_bins = decorrelate_bins
         self.overall_rule = overall_rule
         self.random_state = random_state
@@ -456,7 +458,8 @@ class ShiftClassifier(ClassifierMixin, BaseEstimator):
                                          length_feature=self.length_feature,
                                          context_free_families=self.context_free_families,
                                          drop_unigrams=self.drop_unigrams,
-                                         drop_ngram_words=self.drop_ngram_words)
+                                         drop_ngram_words=self.drop_ngram_words,
+                                         sentence_weight=self.sentence_weight)
         analyses = self.featurizer_.analyses(X)  # one spaCy pass for features and covariates
         F = self.featurizer_.fit_analyses(analyses)
         base = PolarityClassifier(C=self.C, class_weight=self.class_weight, calibration=self.calibration,

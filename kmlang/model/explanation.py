@@ -29,7 +29,7 @@ class Contribution:
     """One feature's push on a target: > 0 toward the collective pole, < 0 toward the individual."""
 
     feature: str
-    kind: str  # "ngram", "cue", "cue_rate" or "length"
+    kind: str  # "ngram", "sentence_ngram", "cue", "cue_rate" or "length"
     value: float
     weight: float
     spans: tuple[tuple[int, int, str], ...] = ()  # (start_char, end_char, text)
@@ -170,7 +170,7 @@ def explain(text: str, *, model=None, nlp: str | Path | Language | None = None,
                     continue
                 feat = str(names[j])
                 kind, _, key = feat.partition(":")
-                if kind == "ngram":
+                if kind in ("ngram", "sentence_ngram"):
                     spans = _ngram_spans(doc, key)
                 elif kind in ("cue", "cue_rate"):
                     spans = tuple(cue_spans.get(key, ()))

@@ -25,7 +25,6 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 from spacy.tokens import Doc
 from spacy.util import minibatch
@@ -66,6 +65,22 @@ def analysis_covariates(analyses: Sequence[CueAnalysis]) -> tuple[np.ndarray, np
     return np.log1p(n), i / np.maximum(n, 1.0)
 
 
+def _cell_sums(code: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of ``counts`` over runs of equal values in the sorted ``code``: (codes, sums)."""
+    if not len(code):
+        return code, counts
+    start = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))
+    return code[start], np.add.reduceat(counts, start)
+
+
+def _csr(code: np.ndarray, data: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
+    """A CSR matrix from values at sorted, distinct codes ``row * n_cols + column``."""
+    rows = code // n_cols
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return sp.csr_matrix((data, code % n_cols, indptr), shape=(n_rows, n_cols))
+
+
 def _identity(x):
     return x
 
@@ -89,10 +104,11 @@ def author_keys(an: CueAnalysis) -> tuple[np.ndarray, np.ndarray]:
     return keys, t.doc_id[keep]
 
 
-def ngram_keys(keys: np.ndarray, doc_ids: np.ndarray, ngram_range: tuple[int, int]):
-    """Hashes and doc ids of all n-grams (within one doc) of the token hashes ``keys``."""
+def ngram_keys(keys: np.ndarray, doc_ids: np.ndarray, ngram_range: tuple[int, int], *, spans: bool = False):
+    """Hashes and doc ids of all n-grams (within one doc) of the token hashes ``keys``; with
+    ``spans=True`` also each n-gram's first and last token position in ``keys``."""
     lo, hi = ngram_range
-    out_k, out_d = [], []
+    out_k, out_d, out_a, out_b = [], [], [], []
     cur = keys
     for n in range(1, hi + 1):
         if n > 1:
@@ -106,12 +122,46 @@ def ngram_keys(keys: np.ndarray, doc_ids: np.ndarray, ngram_range: tuple[int, in
             if n == 1:
                 out_k.append(cur)
                 out_d.append(doc_ids)
+                if spans:
+                    out_a.append(np.arange(len(keys)))
+                    out_b.append(np.arange(len(keys)))
             else:
                 out_k.append(cur[same])
                 out_d.append(doc_ids[:m][same])
+                if spans:
+                    start = np.flatnonzero(same)
+                    out_a.append(start)
+                    out_b.append(start + n - 1)
     if not out_k:
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+        empty = (np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64))
+        return empty + (np.empty(0, dtype=np.int64),) * 2 if spans else empty
+    if spans:
+        return tuple(np.concatenate(x) for x in (out_k, out_d, out_a, out_b))
     return np.concatenate(out_k), np.concatenate(out_d)
+
+
+_SENTENCE_END = (".", "!", "?", ";")
+
+
+def author_sentences(an: CueAnalysis) -> tuple[np.ndarray, np.ndarray]:
+    """``(sentence, sentence_doc)``: a batch-wide sentence number for each of the author's
+    tokens (the order of :func:`author_keys`) and the doc of each sentence. A sentence ends
+    after ".", "!", "?" or ";" and at a line break; no parser is needed."""
+    t = an.table
+    orth = t.orth
+    ends = orth == an.strings.add(_SENTENCE_END[0])
+    for mark in _SENTENCE_END[1:]:
+        ends |= orth == an.strings.add(mark)
+    space = np.flatnonzero((t.flags & FLAGS["IS_SPACE"]) != 0)  # few: look at their text once each
+    if len(space):
+        kinds, which = np.unique(orth[space], return_inverse=True)
+        ends[space[np.array(["\n" in an.strings[h] for h in kinds.tolist()])[which]]] = True
+    sent = np.concatenate(([0], np.cumsum(ends[:-1]))) if len(ends) else np.empty(0, dtype=np.int64)
+    keep = an.author
+    s, d = sent[keep], t.doc_id[keep]
+    new = np.ones(len(s), dtype=bool)
+    new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1])
+    return np.cumsum(new) - 1, d[new]
 
 
 
@@ -169,6 +219,13 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         was 0.107 on dev's neutral passages with them, 0.064 without); what "I"
         means in context reaches the model through the cue families ("I don't
         know", "I know for a fact", "my notes", "I'm not posting it").
+    sentence_weight : float
+        Weight of a second n-gram block read sentence by sentence: each sentence's
+        n-grams get TF-IDF weights normalised within that sentence, and the passage
+        keeps, for each n-gram, its largest weight in any one sentence
+        (``sentence_ngram:`` features). A stance is usually carried by one
+        sentence; in the passage-wide block its words weigh less the longer the
+        passage is, here they do not. 0 (the default) leaves the block out.
     """
 
     def __init__(self, nlp: str | Path | None = None, ngram_range: tuple[int, int] = (1, 2),
@@ -176,7 +233,7 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
                  batch_size: int = 256, length_feature: bool = False,
                  context_free_families: tuple[str, ...] = CONTEXT_FREE_FAMILIES,
                  drop_unigrams: tuple[str, ...] = UNIGRAMS_LEFT_OUT,
-                 drop_ngram_words: tuple[str, ...] = FIRST_PERSON_SINGULAR):
+                 drop_ngram_words: tuple[str, ...] = FIRST_PERSON_SINGULAR, sentence_weight: float = 0.0):
         self.nlp = nlp
         self.ngram_range = ngram_range
         self.min_df = min_df
@@ -187,6 +244,7 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         self.context_free_families = context_free_families
         self.drop_unigrams = drop_unigrams
         self.drop_ngram_words = drop_ngram_words
+        self.sentence_weight = sentence_weight
 
     # -- parsing ----------------------------------------------------------------
     def _analyses(self, X):
@@ -283,27 +341,63 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         if not hasattr(self, "ngram_hashes_"):
             raise NotFittedError("This model was trained by kmlang 0.1 before n-gram hashes were recorded; "
                                  "retrain it with `kmlang train` (the same data gives the same model).")
-        n_cols = len(self.vectorizer_.vocabulary_)
         keys, dids = author_keys(an)
-        grams, rows = ngram_keys(keys, dids, self.ngram_range)
+        weight = getattr(self, "sentence_weight", 0.0)  # models saved before it have no sentence block
+        if weight:
+            grams, rows, first, last = ngram_keys(keys, dids, self.ngram_range, spans=True)
+        else:
+            (grams, rows), first, last = ngram_keys(keys, dids, self.ngram_range), None, None
         if len(self.ngram_hashes_) and len(grams):
             index, columns = self._ngram_index()
             pos = index.get_indexer(grams)  # one hashed look-up per n-gram
             hit = pos >= 0
-            code = rows[hit].astype(np.int64) * n_cols + columns[pos[hit]]
+            rows, cols = rows[hit], columns[pos[hit]]
+            if weight:
+                first, last = first[hit], last[hit]
         else:
-            code = np.empty(0, dtype=np.int64)
+            rows = cols = first = last = np.empty(0, dtype=np.int64)
+        n_docs, n_cols = an.n_docs, len(self.vectorizer_.vocabulary_)
+        # One sort serves both n-gram blocks: the key orders n-gram occurrences by (doc,
+        # column), then by sentence, and marks the n-grams that cross a sentence end.
+        code = rows.astype(np.int64) * n_cols + cols
+        if weight:
+            sent, sent_doc = author_sentences(an)
+            n_sent = max(len(sent_doc), 1)
+            if n_docs * n_cols * n_sent * 2 >= 2**62:
+                raise ValueError(f"a batch of {n_docs} passages with {n_sent} sentences is too large to "
+                                 "featurize at once: use a smaller batch_size")
+            starts = sent[first]
+            code = (code * n_sent + starts) * 2 + (starts != sent[last])
         code, counts = np.unique(code, return_counts=True)
-        r, c = code // n_cols, code % n_cols
-        # what TfidfTransformer does: sublinear tf, idf, then l2 row norm
+        if weight:
+            crossing, code = (code & 1).astype(bool), code >> 1
+            code, sentence = code // n_sent, code % n_sent
+        passage, cells = _cell_sums(code, counts)  # counts per (doc, column): the passage block
+        blocks = [_csr(passage, self._tfidf(passage, cells, n_docs), n_docs, n_cols),
+                  sp.csr_matrix(self._cue_block(an))]
+        if weight:
+            inside = ~crossing  # n-grams within one sentence: per sentence, TF-IDF with its own norm,
+            code, sentence = code[inside], sentence[inside]  # then the largest value per (doc, column)
+            values = self._tfidf(code, counts[inside], n_sent, norm_rows=sentence)
+            start = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1]))) if len(code) else code
+            best = np.maximum.reduceat(values, start) if len(code) else values
+            blocks.append(_csr(code[start], best * weight, n_docs, n_cols))
+        return sp.hstack(blocks, format="csr")
+
+    def _tfidf(self, code: np.ndarray, counts: np.ndarray, n_norm: int,
+               norm_rows: np.ndarray | None = None) -> np.ndarray:
+        """What TfidfTransformer does to n-gram ``counts`` at ``code`` (doc * columns + column):
+        sublinear tf, idf, then l2 norm over each doc, or over each of ``n_norm`` groups
+        ``norm_rows`` (sentences). The values, in the order of ``code``."""
+        n_cols = len(self.vectorizer_.vocabulary_)
         data = counts.astype(np.float64)
         np.log(data, out=data)
         data += 1.0
-        data *= self.vectorizer_.idf_[c]
-        indptr = np.zeros(an.n_docs + 1, dtype=np.int64)
-        np.cumsum(np.bincount(r, minlength=an.n_docs), out=indptr[1:])
-        ngrams = normalize(sp.csr_matrix((data, c, indptr), shape=(an.n_docs, n_cols)), copy=False)
-        return sp.hstack([ngrams, sp.csr_matrix(self._cue_block(an))], format="csr")
+        data *= self.vectorizer_.idf_[code % n_cols]
+        rows = code // n_cols if norm_rows is None else norm_rows
+        norm = np.sqrt(np.bincount(rows, weights=data * data, minlength=n_norm))
+        data /= norm[rows]
+        return data
 
     def _ngram_index(self) -> tuple[pd.Index, np.ndarray]:
         """A hashed index over ``ngram_hashes_`` and the column of each entry (built on first
@@ -343,6 +437,8 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         grams = [f"ngram:{t}" for t in self.vectorizer_.get_feature_names_out()]
         cues = [f"cue:{f}" for f in self.families_] + [f"cue_rate:{f}" for f in self.families_]
         tail = ["length"] if getattr(self, "length_feature", True) else []
+        if getattr(self, "sentence_weight", 0.0):
+            tail += [f"sentence_ngram:{t}" for t in self.vectorizer_.get_feature_names_out()]
         return np.asarray(grams + cues + tail, dtype=object)
 
     def __sklearn_tags__(self):

@@ -28,7 +28,7 @@ __all__ = ["train", "data_hash", "DEFAULT_PARAMS"]
 #: Hyper-parameters of the default model (chosen on the labelled test split and the shared dev set).
 DEFAULT_PARAMS = {"C": 4.0, "class_weight": "balanced", "cue_weight": 0.35, "ngram_range": (1, 2), "min_df": 3,
                   "max_features": 40000, "calibration": "vector", "calibration_repeats": 3, "thresholds": "cv",
-                  "threshold_cv": 4, "decorrelate_bins": 8}
+                  "threshold_cv": 4, "decorrelate_bins": 8, "sentence_weight": 1.0}
 
 
 def data_hash(path: str | Path) -> str:
