@@ -6,7 +6,8 @@ to the dev passages blind: ids and labels only, no text; nothing trains on them.
 evaluation set's gold labels this prints, per target, pole-F1 of those labels (how far a
 perfect model *of the training labels* could get), of the model, and of the model against
 those labels (how well the model learned the training labels' reading), with the mean over
-the shifts measured on the gold labels (at least 5 per pole, as for pole-F1).
+the shifts measured on the gold labels (at least 5 per pole, as for pole-F1; in the third
+column a shift whose poles the readers' labels hold fewer than 5 times counts 0).
 
 Usage: python tools/reader_ceiling.py [EVAL.jsonl] [--readers FILE] [--model DIR]
 (default: ../shared/dev/dev.jsonl, the file above and the packaged model)

@@ -372,12 +372,15 @@ class CueFeaturizer(TransformerMixin, BaseEstimator):
         if weight:
             crossing, code = (code & 1).astype(bool), code >> 1
             code, sentence = code // n_sent, code % n_sent
-        passage, cells = _cell_sums(code, counts)  # counts per (doc, column): the passage block
+        # counts per (doc, column): the passage block
+        passage, cells = _cell_sums(code, counts) if weight else (code, counts)
         blocks = [_csr(passage, self._tfidf(passage, cells, n_docs), n_docs, n_cols),
                   sp.csr_matrix(self._cue_block(an))]
         if weight:
-            inside = ~crossing  # n-grams within one sentence: per sentence, TF-IDF with its own norm,
-            code, sentence = code[inside], sentence[inside]  # then the largest value per (doc, column)
+            # the n-grams within one sentence: TF-IDF per sentence, each with its own norm,
+            # then for each (doc, column) the largest value over the doc's sentences
+            inside = ~crossing
+            code, sentence = code[inside], sentence[inside]
             values = self._tfidf(code, counts[inside], n_sent, norm_rows=sentence)
             start = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1]))) if len(code) else code
             best = np.maximum.reduceat(values, start) if len(code) else values
