@@ -236,17 +236,26 @@ def test_select_active_parses_one_quota_syntax_for_cells_and_corpora():
             parse_quotas(bad)
 
 
+def _admissions_eval_set(tmp_path, readers_miss_first: bool = False) -> Path:
+    """Six admissions of not knowing (``not_knowing`` and ``overall`` +1) and six neutral lines
+    as a labelled JSONL file; with ``readers_miss_first`` the labels a reader gave who missed
+    the first admission (no text)."""
+    rows = [("I'm stuck, does anyone know why the build fails?", 1)] * 6 + [("The stopcock is in the basement.", 0)] * 6
+    lines = []
+    for i, (text, o) in enumerate(rows):
+        o = 0 if readers_miss_first and i == 0 else o
+        rec = {"id": f"e{i}", "overall": o, "labels": {**dict.fromkeys(SHIFT_IDS, 0), "not_knowing": o}}
+        lines.append(json.dumps(rec if readers_miss_first else {**rec, "text": text}) + "\n")
+    path = tmp_path / ("readers.jsonl" if readers_miss_first else "eval.jsonl")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
 def test_ranking_ceiling_reports_each_pole_with_enough_gold(tmp_path, capsys, monkeypatch):
     tools_on_path()
     import ranking_ceiling
 
-    keys = ["knowing", "ownership", "sharing", "property", "advantage", "relation", "openness", "invention",
-            "novelty", "peers", "not_knowing"]
-    rows = [("I'm stuck, does anyone know why the build fails?", 1)] * 6 + [("The stopcock is in the basement.", 0)] * 6
-    path = tmp_path / "eval.jsonl"
-    path.write_text("".join(json.dumps({"id": f"e{i}", "text": t, "overall": o,
-                                        "labels": {**dict.fromkeys(keys, 0), "not_knowing": o}}) + "\n"
-                            for i, (t, o) in enumerate(rows)), encoding="utf-8")
+    path = _admissions_eval_set(tmp_path)
     monkeypatch.setattr(sys, "argv", ["ranking_ceiling.py", str(path)])
     ranking_ceiling.main()
     out = capsys.readouterr().out
@@ -263,18 +272,9 @@ def test_reader_ceiling_compares_readers_and_model_with_gold(tmp_path, capsys, m
     tools_on_path()
     import reader_ceiling
 
-    keys = ["knowing", "ownership", "sharing", "property", "advantage", "relation", "openness", "invention",
-            "novelty", "peers", "not_knowing"]
-    rows = [("I'm stuck, does anyone know why the build fails?", 1)] * 6 + [("The stopcock is in the basement.", 0)] * 6
-    path = tmp_path / "eval.jsonl"
-    path.write_text("".join(json.dumps({"id": f"e{i}", "text": t, "overall": o,
-                                        "labels": {**dict.fromkeys(keys, 0), "not_knowing": o}}) + "\n"
-                            for i, (t, o) in enumerate(rows)), encoding="utf-8")
+    path = _admissions_eval_set(tmp_path)
     # the readers miss one admission of the six: pole-F1 of not_knowing +1 is 2*5/(6+5)
-    readers = tmp_path / "readers.jsonl"
-    readers.write_text("".join(json.dumps({"id": f"e{i}", "overall": o if i else 0,
-                                           "labels": {**dict.fromkeys(keys, 0), "not_knowing": o if i else 0}}) + "\n"
-                               for i, (_, o) in enumerate(rows)), encoding="utf-8")
+    readers = _admissions_eval_set(tmp_path, readers_miss_first=True)
     monkeypatch.setattr(sys, "argv", ["reader_ceiling.py", str(path), "--readers", str(readers)])
     reader_ceiling.main()
     out = capsys.readouterr().out
@@ -285,7 +285,7 @@ def test_reader_ceiling_compares_readers_and_model_with_gold(tmp_path, capsys, m
 
     frame = reader_ceiling.load_eval_set(path)
     with pytest.raises(ValueError, match="no readers' labels"):
-        reader_ceiling.table(frame, {}, frame)
+        reader_ceiling.table(frame, reader_ceiling.load_readers(readers).iloc[1:], frame)
 
 
 def test_reader_check_labels_hold_labels_only():
@@ -297,7 +297,9 @@ def test_reader_check_labels_hold_labels_only():
         assert set(r) == {"id", "labels", "overall"}
         assert set(r["labels"]) == set(SHIFT_IDS)
         assert {*r["labels"].values(), r["overall"]} <= {-1, 0, 1}
-    dev = Path(__file__).resolve().parents[2] / "shared" / "dev" / "dev.jsonl"
+    tools_on_path()
+    from ranking_ceiling import DEV as dev
+
     if dev.exists():
         ids = [json.loads(x)["id"] for x in dev.read_text(encoding="utf-8").splitlines() if x.strip()]
         assert [r["id"] for r in recs] == ids

@@ -22,10 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kmlang.model.evaluation import MIN_POLE_SUPPORT, load_eval_set  # noqa: E402
 from kmlang.model.persist import load_model  # noqa: E402
 
+#: The shared dev set beside the repository (``../shared/dev/dev.jsonl``).
+DEV = Path(__file__).resolve().parents[2] / "shared" / "dev" / "dev.jsonl"
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("eval", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared/dev/dev.jsonl"))
+    ap.add_argument("eval", nargs="?", default=str(DEV))
     ap.add_argument("--model", default=None)
     args = ap.parse_args()
     model = load_model(args.model)

@@ -16,35 +16,35 @@ Usage: python tools/reader_ceiling.py [EVAL.jsonl] [--readers FILE] [--model DIR
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from ranking_ceiling import DEV  # noqa: E402  (tools/, the script's own folder)
+
 from kmlang.model.evaluation import load_eval_set, pole_f1, predict_labels  # noqa: E402
+from kmlang.model.labelled import label_frame, read_label_file  # noqa: E402
 from kmlang.model.persist import load_model  # noqa: E402
 from kmlang.shifts import SHIFT_IDS, TARGETS  # noqa: E402
 
 
-def load_readers(path: str | Path) -> dict[str, dict[str, int]]:
-    out = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            r = json.loads(line)
-            out[r["id"]] = {**{s: int(r["labels"][s]) for s in SHIFT_IDS}, "overall": int(r["overall"])}
-    return out
+def load_readers(path: str | Path) -> pd.DataFrame:
+    """The readers' labels, one column per target, indexed by id (checked as any label file)."""
+    return label_frame(read_label_file(path)).set_index("id")
 
 
-def table(frame, readers: dict, pred) -> dict[str, dict]:
+def table(frame, readers: pd.DataFrame, pred) -> dict[str, dict]:
     """Per target: gold and readers' non-zero counts and the three pole-F1 figures (None: not measured)."""
-    missing = [i for i in frame["id"] if i not in readers]
+    missing = frame.loc[~frame["id"].isin(readers.index), "id"].tolist()
     if missing:
         raise ValueError(f"{len(missing)} evaluation passages have no readers' labels (first: {missing[0]})")
     res = {}
     for t in TARGETS:
         gold = frame[t].astype(int).tolist()
-        ours = [readers[i][t] for i in frame["id"]]
+        ours = readers.loc[frame["id"], t].astype(int).tolist()
         model = pred[t].astype(int).tolist()
         res[t] = {"gold": sum(g != 0 for g in gold), "readers": sum(o != 0 for o in ours),
                   "readers_vs_gold": pole_f1(gold, ours), "model_vs_gold": pole_f1(gold, model),
@@ -58,7 +58,7 @@ def table(frame, readers: dict, pred) -> dict[str, dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("eval", nargs="?", default=str(ROOT.parent / "shared/dev/dev.jsonl"))
+    ap.add_argument("eval", nargs="?", default=str(DEV))
     ap.add_argument("--readers", default=str(ROOT / "data/reader_check/dev_labels.jsonl"))
     ap.add_argument("--model", default=None)
     args = ap.parse_args()
